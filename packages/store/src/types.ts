@@ -1,0 +1,259 @@
+/**
+ * The DeliveryStore is the one seam for hookline's state. Every implementation (memory, SQLite, Postgres) passes the
+ * same conformance suite (`@hookline/store/testing`). Times are epoch milliseconds, always passed in by the caller
+ * (the dispatcher's clock), so stores never read the wall clock for decisions and tests never sleep.
+ *
+ * Secrets: the store persists what it is given. The dispatcher seals endpoint and source secrets (AES-256-GCM) before
+ * they reach the store, so `auth` and `config` hold ciphertext where they hold secrets.
+ */
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export type HttpMethod = 'POST' | 'PUT' | 'DELETE';
+
+/** A subscriber's webhook endpoint (Apono's form, ConductorOne's fields). */
+export interface EndpointRecord {
+  id: string;
+  tenant: string;
+  name: string;
+  description?: string | undefined;
+  url: string;
+  method: HttpMethod;
+  headers: Record<string, string>;
+  /** How requests are signed: `{ type: 'jwt' | 'standard-webhooks' | 'hmac' | 'bearer' | 'basic' | 'none', ...sealed }`. */
+  auth: JsonObject & { type: string };
+  /** Event types: exact names, `*`, or prefixes such as `c1.webhooks.v1.*`. */
+  triggers: string[];
+  /** JSONPath matches on the event (all must hold), or undefined for none. */
+  filter?: Record<string, JsonValue> | undefined;
+  bodyTemplate?: string | undefined;
+  active: boolean;
+  /** Why the endpoint was disabled by hookline (`gone` after a 410, `failing` after days of failures). */
+  disabledReason?: string | undefined;
+  /** First failure with no success since; cleared by a success. Drives auto-disable. */
+  failingSince?: number | undefined;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** An event the app published. One message, many deliveries. */
+export interface MessageRecord {
+  id: string;
+  tenant: string;
+  type: string;
+  data: JsonValue;
+  idempotencyKey?: string | undefined;
+  createdAt: number;
+}
+
+export type DeliveryStatus =
+  | 'pending' // due at nextAttemptAt (possibly leased by a worker right now)
+  | 'awaiting_callback' // the receiver answered 202 and will answer on the callback URL
+  | 'succeeded' // a 2xx (or the callback arrived)
+  | 'exhausted' // every retry failed
+  | 'cancelled'; // the endpoint was deleted or disabled before the delivery finished
+
+/** One message to one endpoint, with its retry state and lease. */
+export interface DeliveryRecord {
+  id: string;
+  tenant: string;
+  messageId: string;
+  endpointId: string;
+  status: DeliveryStatus;
+  /** Attempts made so far. */
+  attemptCount: number;
+  /** When the next attempt is due (for `pending`). */
+  nextAttemptAt: number;
+  leaseOwner?: string | undefined;
+  leaseExpiresAt?: number | undefined;
+  lastError?: string | undefined;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type AttemptTrigger = 'scheduled' | 'manual' | 'test';
+
+/** One HTTP try, kept with its request and response (secrets already redacted by the dispatcher). */
+export interface AttemptRecord {
+  id: string;
+  tenant: string;
+  endpointId: string;
+  /** Absent for a test webhook, which belongs to no message. */
+  deliveryId?: string | undefined;
+  messageId?: string | undefined;
+  /** 1-based within the delivery. */
+  number: number;
+  trigger: AttemptTrigger;
+  request: { method: string; url: string; headers: Record<string, string>; body: string };
+  response?: { status: number; headers: Record<string, string>; body: string; truncated: boolean } | undefined;
+  /** `{ code, message }` when the try failed before or instead of a 2xx. */
+  error?: { code: string; message: string } | undefined;
+  durationMs: number;
+  startedAt: number;
+  succeeded: boolean;
+}
+
+/** The capability behind a callback URL. Only the SHA-256 of the token is stored. */
+export interface CallbackRecord {
+  tokenHash: string;
+  tenant: string;
+  deliveryId: string;
+  messageId: string;
+  endpointId: string;
+  expiresAt: number;
+  answeredAt?: number | undefined;
+  answer?: JsonValue | undefined;
+}
+
+export type InboundPlatform =
+  | 'github' | 'slack' | 'stripe' | 'twilio' | 'pagerduty' | 'zendesk' | 'sendgrid' | 'shopify' | 'x' | 'meta'
+  | 'standard-webhooks' | 'jwt' | 'header' | 'hmac';
+
+/** An inbound webhook source; its unguessable id forms the URL `/in/:id`. */
+export interface InboundSourceRecord {
+  id: string;
+  tenant: string;
+  name: string;
+  platform: InboundPlatform;
+  /** The preset's options, secrets sealed. */
+  config: JsonObject;
+  /** JSONPath matches every accepted event must satisfy (AND); empty matches everything. */
+  matches: Record<string, JsonValue>;
+  state: 'unverified' | 'verified';
+  verifiedAt?: number | undefined;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One page of a listing, newest first; pass `nextCursor` back to continue. */
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string | undefined;
+}
+
+export interface PageQuery {
+  limit?: number;
+  cursor?: string;
+}
+
+export interface ClaimOptions {
+  now: number;
+  /** Who holds the lease (a worker id). */
+  owner: string;
+  /** How long the lease lasts, ms. An expired lease is claimable again. */
+  leaseMs: number;
+  /** How many deliveries at most. */
+  limit: number;
+  /** At most this many deliveries of one endpoint leased at once, across every worker sharing the store. */
+  perEndpointLimit?: number;
+}
+
+/** What a finished try did to its delivery. The lease is released in the same step. */
+export interface DeliveryOutcome {
+  status: DeliveryStatus;
+  /** For `pending`: when to try again. */
+  nextAttemptAt?: number;
+  lastError?: string | undefined;
+}
+
+export type CallbackAnswerResult =
+  | { ok: true; callback: CallbackRecord }
+  | { ok: false; reason: 'not_found' | 'expired' | 'already_answered' };
+
+export interface AttemptQuery extends PageQuery {
+  tenant: string;
+  endpointId?: string;
+  messageId?: string;
+  deliveryId?: string;
+  /** Only attempts started at or after this time. */
+  since?: number;
+  /** Only attempts started before this time. */
+  until?: number;
+}
+
+export interface DeliveryStore {
+  // endpoints
+  createEndpoint(endpoint: EndpointRecord): Promise<EndpointRecord>;
+  getEndpoint(tenant: string, id: string): Promise<EndpointRecord | undefined>;
+  /** Replaces the stored record (the dispatcher merges patches); undefined when it does not exist. */
+  updateEndpoint(endpoint: EndpointRecord): Promise<EndpointRecord | undefined>;
+  /** Deletes the endpoint and cancels its unfinished deliveries; history stays until purged. */
+  deleteEndpoint(tenant: string, id: string): Promise<boolean>;
+  listEndpoints(tenant: string, page?: PageQuery): Promise<Page<EndpointRecord>>;
+  /** Every active endpoint of a tenant, for publish to match triggers against. */
+  activeEndpoints(tenant: string): Promise<EndpointRecord[]>;
+
+  // messages and deliveries
+  /**
+   * Stores a message and its deliveries in one transaction. With an idempotency key already used by this tenant
+   * at or after `idempotentSince`, stores nothing and returns the first message (`created: false`).
+   */
+  createMessage(input: {
+    message: MessageRecord;
+    deliveries: DeliveryRecord[];
+    idempotentSince?: number;
+  }): Promise<{ message: MessageRecord; created: boolean }>;
+  getMessage(tenant: string, id: string): Promise<MessageRecord | undefined>;
+  getDelivery(id: string): Promise<DeliveryRecord | undefined>;
+  listDeliveries(tenant: string, messageId: string): Promise<DeliveryRecord[]>;
+  /** Adds deliveries to an existing message (manual redelivery). */
+  addDeliveries(deliveries: DeliveryRecord[]): Promise<void>;
+
+  /**
+   * Leases up to `limit` pending deliveries due at `now` whose lease is absent or expired, earliest due first,
+   * respecting `perEndpointLimit`. Two callers never hold the same delivery while its lease lasts.
+   */
+  claimDue(options: ClaimOptions): Promise<DeliveryRecord[]>;
+  /** Extends a lease the owner still holds; false when the lease was lost. */
+  renewLease(deliveryId: string, owner: string, leaseExpiresAt: number): Promise<boolean>;
+  /** Gives a lease back without an attempt (graceful stop); the delivery stays due. */
+  releaseLease(deliveryId: string, owner: string): Promise<void>;
+  /**
+   * Records an attempt and, if `owner` still holds the delivery's lease, applies the outcome and releases the lease,
+   * in one transaction. Returns false (attempt still recorded) when the lease was lost.
+   */
+  finishAttempt(input: { owner: string; attempt: AttemptRecord; outcome: DeliveryOutcome }): Promise<boolean>;
+  /** Sets a delivery's status outside a lease (callback answered, endpoint disabled). */
+  setDeliveryStatus(id: string, status: DeliveryStatus, now: number): Promise<void>;
+  /** The earliest `nextAttemptAt` of a pending delivery, to sleep until then. */
+  nextDueAt(): Promise<number | undefined>;
+
+  // attempts (history)
+  /** Records an attempt outside a delivery's lease (test webhooks). */
+  recordAttempt(attempt: AttemptRecord): Promise<void>;
+  listAttempts(query: AttemptQuery): Promise<Page<AttemptRecord>>;
+
+  // callbacks
+  createCallback(callback: CallbackRecord): Promise<void>;
+  getCallback(tokenHash: string): Promise<CallbackRecord | undefined>;
+  /** Records the first answer atomically; a second answer, an unknown or an expired token is refused. */
+  answerCallback(tokenHash: string, answer: JsonValue, now: number): Promise<CallbackAnswerResult>;
+
+  // inbound sources
+  createSource(source: InboundSourceRecord): Promise<InboundSourceRecord>;
+  /** By id alone: the id is the unguessable part of the inbound URL. */
+  getSource(id: string): Promise<InboundSourceRecord | undefined>;
+  updateSource(source: InboundSourceRecord): Promise<InboundSourceRecord | undefined>;
+  deleteSource(tenant: string, id: string): Promise<boolean>;
+  listSources(tenant: string, page?: PageQuery): Promise<Page<InboundSourceRecord>>;
+
+  // replay protection (the verifiers' SeenIdStore)
+  /** True the first time `key` is added, false while an earlier add has not expired. */
+  addSeenId(key: string, expiresAt: number): Promise<boolean>;
+
+  // retention
+  /**
+   * Deletes attempts started before `before`, finished messages (every delivery done) created before it with their
+   * deliveries and callbacks, and expired seen ids; at most `limit` rows of each kind per call. Returns rows deleted.
+   */
+  purge(options: { before: number; now: number; limit: number }): Promise<number>;
+
+  /**
+   * Calls `listener` when deliveries may have become due (a publish from this or another process), so idle workers
+   * wake at once. Optional: workers also poll.
+   */
+  onWake?(listener: () => void): () => void;
+
+  close(): Promise<void>;
+}
