@@ -1,3 +1,4 @@
 import { packageConfig } from '../../tsup.base';
 
-export default packageConfig();
+// `@hookline/store/testing` is the conformance suite; it imports vitest, so it is its own entry.
+export default packageConfig({ entry: ['src/index.ts', 'src/testing.ts'], external: ['vitest'] });

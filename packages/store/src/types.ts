@@ -126,13 +126,17 @@ export interface InboundSourceRecord {
   updatedAt: number;
 }
 
-/** One page of a listing, newest first; pass `nextCursor` back to continue. */
+/**
+ * One page of a listing, newest first (by `createdAt`, or `startedAt` for attempts, then by id); pass `nextCursor`
+ * back to continue. Cursors are keyset positions, so rows added meanwhile never shift a page (no duplicates, no gaps).
+ */
 export interface Page<T> {
   items: T[];
   nextCursor?: string | undefined;
 }
 
 export interface PageQuery {
+  /** Page size, 50 by default, clamped to 1..1000. */
   limit?: number;
   cursor?: string;
 }
@@ -178,16 +182,20 @@ export interface DeliveryStore {
   getEndpoint(tenant: string, id: string): Promise<EndpointRecord | undefined>;
   /** Replaces the stored record (the dispatcher merges patches); undefined when it does not exist. */
   updateEndpoint(endpoint: EndpointRecord): Promise<EndpointRecord | undefined>;
-  /** Deletes the endpoint and cancels its unfinished deliveries; history stays until purged. */
-  deleteEndpoint(tenant: string, id: string): Promise<boolean>;
+  /**
+   * Deletes the endpoint and cancels its unfinished deliveries (`pending`, `awaiting_callback`: leases cleared,
+   * `updatedAt` set to `now` when given); history stays until purged.
+   */
+  deleteEndpoint(tenant: string, id: string, now?: number): Promise<boolean>;
   listEndpoints(tenant: string, page?: PageQuery): Promise<Page<EndpointRecord>>;
-  /** Every active endpoint of a tenant, for publish to match triggers against. */
+  /** Every active endpoint of a tenant, oldest first, for publish to match triggers against. */
   activeEndpoints(tenant: string): Promise<EndpointRecord[]>;
 
   // messages and deliveries
   /**
    * Stores a message and its deliveries in one transaction. With an idempotency key already used by this tenant
-   * at or after `idempotentSince`, stores nothing and returns the first message (`created: false`).
+   * at or after `idempotentSince` (any earlier use when `idempotentSince` is absent), stores nothing and returns the
+   * first message (`created: false`). Concurrent publishes with one key store one message.
    */
   createMessage(input: {
     message: MessageRecord;
@@ -196,38 +204,51 @@ export interface DeliveryStore {
   }): Promise<{ message: MessageRecord; created: boolean }>;
   getMessage(tenant: string, id: string): Promise<MessageRecord | undefined>;
   getDelivery(id: string): Promise<DeliveryRecord | undefined>;
+  /** The message's deliveries, oldest first. */
   listDeliveries(tenant: string, messageId: string): Promise<DeliveryRecord[]>;
   /** Adds deliveries to an existing message (manual redelivery). */
   addDeliveries(deliveries: DeliveryRecord[]): Promise<void>;
 
   /**
    * Leases up to `limit` pending deliveries due at `now` whose lease is absent or expired, earliest due first,
-   * respecting `perEndpointLimit`. Two callers never hold the same delivery while its lease lasts.
+   * respecting `perEndpointLimit`. Two callers never hold the same delivery while its lease lasts. Claimed deliveries
+   * keep status `pending` and their `nextAttemptAt`, and come back with `leaseOwner` and `leaseExpiresAt` set.
    */
   claimDue(options: ClaimOptions): Promise<DeliveryRecord[]>;
-  /** Extends a lease the owner still holds; false when the lease was lost. */
+  /**
+   * Extends a lease the owner still holds; false when the lease was lost (another owner claimed the delivery after
+   * expiry, it was released, finished or its status set). A lapsed lease nobody has claimed yet is still held.
+   */
   renewLease(deliveryId: string, owner: string, leaseExpiresAt: number): Promise<boolean>;
   /** Gives a lease back without an attempt (graceful stop); the delivery stays due. */
   releaseLease(deliveryId: string, owner: string): Promise<void>;
   /**
    * Records an attempt and, if `owner` still holds the delivery's lease, applies the outcome and releases the lease,
-   * in one transaction. Returns false (attempt still recorded) when the lease was lost.
+   * in one transaction. Returns false (attempt still recorded, delivery untouched) when the lease was lost.
+   * Applying the outcome adds one to `attemptCount` and sets `updatedAt` to `attempt.startedAt + attempt.durationMs`.
    */
   finishAttempt(input: { owner: string; attempt: AttemptRecord; outcome: DeliveryOutcome }): Promise<boolean>;
-  /** Sets a delivery's status outside a lease (callback answered, endpoint disabled). */
+  /** Sets a delivery's status outside a lease (callback answered, endpoint disabled); clears any lease. */
   setDeliveryStatus(id: string, status: DeliveryStatus, now: number): Promise<void>;
-  /** The earliest `nextAttemptAt` of a pending delivery, to sleep until then. */
+  /**
+   * When the next delivery becomes claimable, to sleep until then: the earliest `nextAttemptAt` of a pending
+   * unleased delivery, or `leaseExpiresAt` of a leased one. Undefined when nothing is pending.
+   */
   nextDueAt(): Promise<number | undefined>;
 
   // attempts (history)
   /** Records an attempt outside a delivery's lease (test webhooks). */
   recordAttempt(attempt: AttemptRecord): Promise<void>;
+  /** Attempts of one tenant, newest first (`startedAt`, then id), filtered by every field given. */
   listAttempts(query: AttemptQuery): Promise<Page<AttemptRecord>>;
 
   // callbacks
   createCallback(callback: CallbackRecord): Promise<void>;
   getCallback(tokenHash: string): Promise<CallbackRecord | undefined>;
-  /** Records the first answer atomically; a second answer, an unknown or an expired token is refused. */
+  /**
+   * Records the first answer atomically; a second answer (`already_answered`, checked first), an unknown token
+   * (`not_found`) or one whose `expiresAt <= now` (`expired`) is refused. Of concurrent answers exactly one wins.
+   */
   answerCallback(tokenHash: string, answer: JsonValue, now: number): Promise<CallbackAnswerResult>;
 
   // inbound sources
@@ -239,13 +260,18 @@ export interface DeliveryStore {
   listSources(tenant: string, page?: PageQuery): Promise<Page<InboundSourceRecord>>;
 
   // replay protection (the verifiers' SeenIdStore)
-  /** True the first time `key` is added, false while an earlier add has not expired. */
-  addSeenId(key: string, expiresAt: number): Promise<boolean>;
+  /**
+   * True the first time `key` is added, false while an earlier add has not expired (`expiresAt > now`). `now` comes
+   * from the caller; the verifiers' `SeenIdStore` calls without it, and then the wall clock is used.
+   */
+  addSeenId(key: string, expiresAt: number, now?: number): Promise<boolean>;
 
   // retention
   /**
    * Deletes attempts started before `before`, finished messages (every delivery done) created before it with their
-   * deliveries and callbacks, and expired seen ids; at most `limit` rows of each kind per call. Returns rows deleted.
+   * deliveries and callbacks, and expired seen ids (`expiresAt <= now`). Bounded: at most `limit` attempts, `limit`
+   * messages (each with all its deliveries and callbacks) and `limit` seen ids per call, oldest first. Returns every
+   * row deleted (all kinds); call again until it returns 0. A message with any unfinished delivery is never purged.
    */
   purge(options: { before: number; now: number; limit: number }): Promise<number>;
 

@@ -1,0 +1,399 @@
+import { HooklineError } from '@hookline/errors';
+import { decodeCursor, pageLimit, toPage, type CursorPosition } from './paging.js';
+import type {
+  AttemptQuery, AttemptRecord, CallbackAnswerResult, CallbackRecord, ClaimOptions, DeliveryOutcome, DeliveryRecord,
+  DeliveryStatus, DeliveryStore, EndpointRecord, InboundSourceRecord, JsonValue, MessageRecord, Page, PageQuery,
+} from './types.js';
+
+const UNFINISHED: ReadonlySet<DeliveryStatus> = new Set(['pending', 'awaiting_callback']);
+
+/** Newest first, then id descending: the order every listing uses. */
+function newestFirst(a: CursorPosition, b: CursorPosition): number {
+  if (a.at !== b.at) return b.at - a.at;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+function isAfter(item: CursorPosition, cursor: CursorPosition): boolean {
+  return item.at < cursor.at || (item.at === cursor.at && item.id < cursor.id);
+}
+
+function pageOf<T>(items: T[], query: PageQuery | undefined, position: (item: T) => CursorPosition): Page<T> {
+  const limit = pageLimit(query?.limit);
+  const cursor = query?.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  const sorted = items
+    .filter((item) => cursor === undefined || isAfter(position(item), cursor))
+    .sort((a, b) => newestFirst(position(a), position(b)));
+  return toPage(sorted.slice(0, limit + 1).map((item) => structuredClone(item)), limit, position);
+}
+
+function dueOrder(a: DeliveryRecord, b: DeliveryRecord): number {
+  if (a.nextAttemptAt !== b.nextAttemptAt) return a.nextAttemptAt - b.nextAttemptAt;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+function oldestFirst(a: { createdAt: number; id: string }, b: { createdAt: number; id: string }): number {
+  if (a.createdAt !== b.createdAt) return a.createdAt - b.createdAt;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * A {@link DeliveryStore} in plain maps, for tests, demos and single-process apps that can lose state on restart.
+ * Records are cloned on the way in and out, so callers never share objects with the store.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStore } from '@hookline/store';
+ * const store = new MemoryStore();
+ * await store.addSeenId('github:1', Date.now() + 60_000); // true
+ * ```
+ */
+export class MemoryStore implements DeliveryStore {
+  readonly #endpoints = new Map<string, EndpointRecord>();
+  readonly #messages = new Map<string, MessageRecord>();
+  readonly #deliveries = new Map<string, DeliveryRecord>();
+  /** Ids of pending deliveries, so claims never walk finished ones. */
+  readonly #pending = new Set<string>();
+  readonly #attempts = new Map<string, AttemptRecord>();
+  readonly #callbacks = new Map<string, CallbackRecord>();
+  readonly #sources = new Map<string, InboundSourceRecord>();
+  readonly #seenIds = new Map<string, number>();
+  readonly #wakeListeners = new Set<() => void>();
+
+  // ------------------------------------------------------------------ endpoints
+
+  async createEndpoint(endpoint: EndpointRecord): Promise<EndpointRecord> {
+    if (this.#endpoints.has(endpoint.id)) throw new HooklineError('conflict', 'An endpoint with this id exists.', { details: { id: endpoint.id } });
+    this.#endpoints.set(endpoint.id, structuredClone(endpoint));
+    return structuredClone(endpoint);
+  }
+
+  async getEndpoint(tenant: string, id: string): Promise<EndpointRecord | undefined> {
+    const found = this.#endpoints.get(id);
+    return found?.tenant === tenant ? structuredClone(found) : undefined;
+  }
+
+  async updateEndpoint(endpoint: EndpointRecord): Promise<EndpointRecord | undefined> {
+    const found = this.#endpoints.get(endpoint.id);
+    if (found?.tenant !== endpoint.tenant) return undefined;
+    this.#endpoints.set(endpoint.id, structuredClone(endpoint));
+    return structuredClone(endpoint);
+  }
+
+  async deleteEndpoint(tenant: string, id: string, now?: number): Promise<boolean> {
+    const found = this.#endpoints.get(id);
+    if (found?.tenant !== tenant) return false;
+    this.#endpoints.delete(id);
+    for (const delivery of this.#deliveries.values()) {
+      if (delivery.endpointId !== id || !UNFINISHED.has(delivery.status)) continue;
+      this.#setStatus(delivery, 'cancelled', now ?? delivery.updatedAt);
+    }
+    return true;
+  }
+
+  async listEndpoints(tenant: string, page?: PageQuery): Promise<Page<EndpointRecord>> {
+    const items = [...this.#endpoints.values()].filter((e) => e.tenant === tenant);
+    return pageOf(items, page, (e) => ({ at: e.createdAt, id: e.id }));
+  }
+
+  async activeEndpoints(tenant: string): Promise<EndpointRecord[]> {
+    return [...this.#endpoints.values()]
+      .filter((e) => e.tenant === tenant && e.active)
+      .sort(oldestFirst)
+      .map((e) => structuredClone(e));
+  }
+
+  // ------------------------------------------------------------------ messages and deliveries
+
+  async createMessage(input: {
+    message: MessageRecord;
+    deliveries: DeliveryRecord[];
+    idempotentSince?: number;
+  }): Promise<{ message: MessageRecord; created: boolean }> {
+    const { message } = input;
+    if (message.idempotencyKey !== undefined) {
+      const since = input.idempotentSince ?? Number.NEGATIVE_INFINITY;
+      let first: MessageRecord | undefined;
+      for (const m of this.#messages.values()) {
+        if (m.tenant !== message.tenant || m.idempotencyKey !== message.idempotencyKey || m.createdAt < since) continue;
+        if (first === undefined || oldestFirst(m, first) < 0) first = m;
+      }
+      if (first !== undefined) return { message: structuredClone(first), created: false };
+    }
+    if (this.#messages.has(message.id)) throw new HooklineError('conflict', 'A message with this id exists.', { details: { id: message.id } });
+    this.#assertNewDeliveries(input.deliveries);
+    this.#messages.set(message.id, structuredClone(message));
+    this.#insertDeliveries(input.deliveries);
+    if (input.deliveries.length > 0) this.#wake();
+    return { message: structuredClone(message), created: true };
+  }
+
+  async getMessage(tenant: string, id: string): Promise<MessageRecord | undefined> {
+    const found = this.#messages.get(id);
+    return found?.tenant === tenant ? structuredClone(found) : undefined;
+  }
+
+  async getDelivery(id: string): Promise<DeliveryRecord | undefined> {
+    const found = this.#deliveries.get(id);
+    return found === undefined ? undefined : structuredClone(found);
+  }
+
+  async listDeliveries(tenant: string, messageId: string): Promise<DeliveryRecord[]> {
+    return [...this.#deliveries.values()]
+      .filter((d) => d.tenant === tenant && d.messageId === messageId)
+      .sort(oldestFirst)
+      .map((d) => structuredClone(d));
+  }
+
+  async addDeliveries(deliveries: DeliveryRecord[]): Promise<void> {
+    for (const delivery of deliveries) {
+      if (!this.#messages.has(delivery.messageId)) {
+        throw new HooklineError('not_found', 'The message of this delivery does not exist.', { details: { messageId: delivery.messageId } });
+      }
+    }
+    this.#assertNewDeliveries(deliveries);
+    this.#insertDeliveries(deliveries);
+    if (deliveries.length > 0) this.#wake();
+  }
+
+  async claimDue(options: ClaimOptions): Promise<DeliveryRecord[]> {
+    const { now, owner, leaseMs, limit, perEndpointLimit } = options;
+    const due: DeliveryRecord[] = [];
+    const liveLeases = new Map<string, number>();
+    for (const id of this.#pending) {
+      const delivery = this.#deliveries.get(id) as DeliveryRecord;
+      const leased = delivery.leaseExpiresAt !== undefined && delivery.leaseExpiresAt > now;
+      if (leased) liveLeases.set(delivery.endpointId, (liveLeases.get(delivery.endpointId) ?? 0) + 1);
+      else if (delivery.nextAttemptAt <= now) due.push(delivery);
+    }
+    due.sort(dueOrder);
+    const claimed: DeliveryRecord[] = [];
+    for (const delivery of due) {
+      if (claimed.length >= limit) break;
+      if (perEndpointLimit !== undefined) {
+        const held = liveLeases.get(delivery.endpointId) ?? 0;
+        if (held >= perEndpointLimit) continue;
+        liveLeases.set(delivery.endpointId, held + 1);
+      }
+      delivery.leaseOwner = owner;
+      delivery.leaseExpiresAt = now + leaseMs;
+      delivery.updatedAt = now;
+      claimed.push(structuredClone(delivery));
+    }
+    return claimed;
+  }
+
+  async renewLease(deliveryId: string, owner: string, leaseExpiresAt: number): Promise<boolean> {
+    const delivery = this.#deliveries.get(deliveryId);
+    if (delivery?.status !== 'pending' || delivery.leaseOwner !== owner) return false;
+    delivery.leaseExpiresAt = leaseExpiresAt;
+    return true;
+  }
+
+  async releaseLease(deliveryId: string, owner: string): Promise<void> {
+    const delivery = this.#deliveries.get(deliveryId);
+    if (delivery?.status !== 'pending' || delivery.leaseOwner !== owner) return;
+    delivery.leaseOwner = undefined;
+    delivery.leaseExpiresAt = undefined;
+    this.#wake();
+  }
+
+  async finishAttempt(input: { owner: string; attempt: AttemptRecord; outcome: DeliveryOutcome }): Promise<boolean> {
+    const { owner, attempt, outcome } = input;
+    this.#attempts.set(attempt.id, structuredClone(attempt));
+    const delivery = attempt.deliveryId === undefined ? undefined : this.#deliveries.get(attempt.deliveryId);
+    if (delivery?.status !== 'pending' || delivery.leaseOwner !== owner) return false;
+    delivery.attemptCount += 1;
+    delivery.lastError = outcome.lastError;
+    if (outcome.status === 'pending' && outcome.nextAttemptAt !== undefined) delivery.nextAttemptAt = outcome.nextAttemptAt;
+    this.#setStatus(delivery, outcome.status, attempt.startedAt + attempt.durationMs);
+    return true;
+  }
+
+  async setDeliveryStatus(id: string, status: DeliveryStatus, now: number): Promise<void> {
+    const delivery = this.#deliveries.get(id);
+    if (delivery !== undefined) this.#setStatus(delivery, status, now);
+  }
+
+  async nextDueAt(): Promise<number | undefined> {
+    let earliest: number | undefined;
+    for (const id of this.#pending) {
+      const delivery = this.#deliveries.get(id) as DeliveryRecord;
+      const at = delivery.leaseOwner === undefined ? delivery.nextAttemptAt : (delivery.leaseExpiresAt ?? delivery.nextAttemptAt);
+      if (earliest === undefined || at < earliest) earliest = at;
+    }
+    return earliest;
+  }
+
+  // ------------------------------------------------------------------ attempts
+
+  async recordAttempt(attempt: AttemptRecord): Promise<void> {
+    this.#attempts.set(attempt.id, structuredClone(attempt));
+  }
+
+  async listAttempts(query: AttemptQuery): Promise<Page<AttemptRecord>> {
+    const items = [...this.#attempts.values()].filter(
+      (a) =>
+        a.tenant === query.tenant &&
+        (query.endpointId === undefined || a.endpointId === query.endpointId) &&
+        (query.messageId === undefined || a.messageId === query.messageId) &&
+        (query.deliveryId === undefined || a.deliveryId === query.deliveryId) &&
+        (query.since === undefined || a.startedAt >= query.since) &&
+        (query.until === undefined || a.startedAt < query.until),
+    );
+    return pageOf(items, query, (a) => ({ at: a.startedAt, id: a.id }));
+  }
+
+  // ------------------------------------------------------------------ callbacks
+
+  async createCallback(callback: CallbackRecord): Promise<void> {
+    if (this.#callbacks.has(callback.tokenHash)) throw new HooklineError('conflict', 'This callback token exists.');
+    this.#callbacks.set(callback.tokenHash, structuredClone(callback));
+  }
+
+  async getCallback(tokenHash: string): Promise<CallbackRecord | undefined> {
+    const found = this.#callbacks.get(tokenHash);
+    return found === undefined ? undefined : structuredClone(found);
+  }
+
+  async answerCallback(tokenHash: string, answer: JsonValue, now: number): Promise<CallbackAnswerResult> {
+    const callback = this.#callbacks.get(tokenHash);
+    if (callback === undefined) return { ok: false, reason: 'not_found' };
+    if (callback.answeredAt !== undefined) return { ok: false, reason: 'already_answered' };
+    if (callback.expiresAt <= now) return { ok: false, reason: 'expired' };
+    callback.answeredAt = now;
+    callback.answer = structuredClone(answer);
+    return { ok: true, callback: structuredClone(callback) };
+  }
+
+  // ------------------------------------------------------------------ inbound sources
+
+  async createSource(source: InboundSourceRecord): Promise<InboundSourceRecord> {
+    if (this.#sources.has(source.id)) throw new HooklineError('conflict', 'A source with this id exists.', { details: { id: source.id } });
+    this.#sources.set(source.id, structuredClone(source));
+    return structuredClone(source);
+  }
+
+  async getSource(id: string): Promise<InboundSourceRecord | undefined> {
+    const found = this.#sources.get(id);
+    return found === undefined ? undefined : structuredClone(found);
+  }
+
+  async updateSource(source: InboundSourceRecord): Promise<InboundSourceRecord | undefined> {
+    const found = this.#sources.get(source.id);
+    if (found?.tenant !== source.tenant) return undefined;
+    this.#sources.set(source.id, structuredClone(source));
+    return structuredClone(source);
+  }
+
+  async deleteSource(tenant: string, id: string): Promise<boolean> {
+    if (this.#sources.get(id)?.tenant !== tenant) return false;
+    return this.#sources.delete(id);
+  }
+
+  async listSources(tenant: string, page?: PageQuery): Promise<Page<InboundSourceRecord>> {
+    const items = [...this.#sources.values()].filter((s) => s.tenant === tenant);
+    return pageOf(items, page, (s) => ({ at: s.createdAt, id: s.id }));
+  }
+
+  // ------------------------------------------------------------------ replay protection
+
+  async addSeenId(key: string, expiresAt: number, now: number = Date.now()): Promise<boolean> {
+    const existing = this.#seenIds.get(key);
+    if (existing !== undefined && existing > now) return false;
+    this.#seenIds.set(key, expiresAt);
+    return true;
+  }
+
+  // ------------------------------------------------------------------ retention
+
+  async purge(options: { before: number; now: number; limit: number }): Promise<number> {
+    const { before, now, limit } = options;
+    let deleted = 0;
+
+    const oldAttempts = [...this.#attempts.values()]
+      .filter((a) => a.startedAt < before)
+      .sort((a, b) => a.startedAt - b.startedAt)
+      .slice(0, limit);
+    for (const attempt of oldAttempts) this.#attempts.delete(attempt.id);
+    deleted += oldAttempts.length;
+
+    const deliveriesByMessage = new Map<string, DeliveryRecord[]>();
+    for (const delivery of this.#deliveries.values()) {
+      const list = deliveriesByMessage.get(delivery.messageId) ?? [];
+      list.push(delivery);
+      deliveriesByMessage.set(delivery.messageId, list);
+    }
+    const finished = [...this.#messages.values()]
+      .filter((m) => m.createdAt < before && !(deliveriesByMessage.get(m.id) ?? []).some((d) => UNFINISHED.has(d.status)))
+      .sort(oldestFirst)
+      .slice(0, limit);
+    const purgedMessages = new Set<string>();
+    for (const message of finished) {
+      purgedMessages.add(message.id);
+      this.#messages.delete(message.id);
+      deleted += 1;
+      for (const delivery of deliveriesByMessage.get(message.id) ?? []) {
+        this.#deliveries.delete(delivery.id);
+        this.#pending.delete(delivery.id);
+        deleted += 1;
+      }
+    }
+    for (const [hash, callback] of this.#callbacks) {
+      if (!purgedMessages.has(callback.messageId)) continue;
+      this.#callbacks.delete(hash);
+      deleted += 1;
+    }
+
+    let seen = 0;
+    for (const [key, expiresAt] of this.#seenIds) {
+      if (seen >= limit) break;
+      if (expiresAt > now) continue;
+      this.#seenIds.delete(key);
+      seen += 1;
+    }
+    return deleted + seen;
+  }
+
+  onWake(listener: () => void): () => void {
+    this.#wakeListeners.add(listener);
+    return () => this.#wakeListeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.#wakeListeners.clear();
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  #assertNewDeliveries(deliveries: DeliveryRecord[]): void {
+    for (const delivery of deliveries) {
+      if (this.#deliveries.has(delivery.id)) throw new HooklineError('conflict', 'A delivery with this id exists.', { details: { id: delivery.id } });
+    }
+  }
+
+  #insertDeliveries(deliveries: DeliveryRecord[]): void {
+    for (const delivery of deliveries) {
+      this.#deliveries.set(delivery.id, structuredClone(delivery));
+      if (delivery.status === 'pending') this.#pending.add(delivery.id);
+    }
+  }
+
+  #setStatus(delivery: DeliveryRecord, status: DeliveryStatus, now: number): void {
+    delivery.status = status;
+    delivery.leaseOwner = undefined;
+    delivery.leaseExpiresAt = undefined;
+    delivery.updatedAt = now;
+    if (status === 'pending') this.#pending.add(delivery.id);
+    else this.#pending.delete(delivery.id);
+  }
+
+  #wake(): void {
+    for (const listener of this.#wakeListeners) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure is its own; the write already happened.
+      }
+    }
+  }
+}
