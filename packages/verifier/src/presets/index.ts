@@ -1,1 +1,13 @@
-export {};
+export { github, GITHUB_MAX_BODY_BYTES, type GithubVerifierOptions } from './github.js';
+export { stripe, type StripeVerifierOptions } from './stripe.js';
+export { slack, type SlackVerifierOptions } from './slack.js';
+export { twilio, type TwilioVerifierOptions } from './twilio.js';
+export { pagerduty, type PagerDutyVerifierOptions } from './pagerduty.js';
+export { zendesk, type ZendeskVerifierOptions } from './zendesk.js';
+export { sendgrid, type SendGridVerifierOptions } from './sendgrid.js';
+export { shopify, type ShopifyVerifierOptions } from './shopify.js';
+export { x, type XVerifierOptions } from './x.js';
+export { meta, type MetaVerifierOptions } from './meta.js';
+export { header, type HeaderVerifierOptions } from './header.js';
+export type { SecretOptions, PresetOptions } from './shared.js';
+export { createVerifier, PLATFORMS, isPlatform, type Platform } from './registry.js';

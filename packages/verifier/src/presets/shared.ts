@@ -1,0 +1,298 @@
+// What the provider presets share: configuration checks, the body limit, HMAC keys made once, the lazy event.
+import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { HooklineError } from '@hookline/errors';
+import { bodyBytes, safeEqual } from '../lib/bytes.js';
+import { headerValues, requireHeader } from '../lib/headers.js';
+import { parsePayload } from '../lib/payload.js';
+import { assertFirstDelivery } from '../replay.js';
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_TOLERANCE_SECONDS,
+  type ChallengeResponse,
+  type CommonVerifierOptions,
+  type SeenIdStore,
+  type VerifiedEvent,
+  type WebhookRequest,
+} from '../types.js';
+
+/** One secret, or several while a secret is being rotated (any of them verifies). */
+export interface SecretOptions {
+  secret?: string;
+  secrets?: readonly string[];
+}
+
+/** Options every preset accepts besides its secrets. */
+export interface PresetOptions extends CommonVerifierOptions {
+  /** Namespace for remembered delivery ids, e.g. the inbound source id (default: the preset name). */
+  replayScope?: string;
+  /** How long a delivery id is remembered when the scheme has no signed timestamp (default 24 h). */
+  seenIdTtlSeconds?: number;
+}
+
+export const DEFAULT_SEEN_ID_TTL_SECONDS = 24 * 60 * 60;
+
+export type HmacAlgorithm = 'sha1' | 'sha256' | 'sha512';
+
+/** The settings a preset resolves once, at construction. */
+export interface ResolvedSettings {
+  maxBodyBytes: number;
+  toleranceSeconds: number;
+  seenIdTtlSeconds: number;
+  seenIds: SeenIdStore | undefined;
+  now: () => number;
+  replayScope: string;
+}
+
+function invalidSource(field: string, message: string): HooklineError {
+  return new HooklineError('invalid_source', message, { details: { field } });
+}
+
+/** Refuses anything but a plain options object. */
+export function assertOptionsObject(options: unknown, preset: string): asserts options is Record<string, unknown> {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw invalidSource('config', `The ${preset} verifier needs an options object.`);
+  }
+}
+
+/**
+ * The configured secrets as a non-empty list. `field` names the option in errors (`secret`, `publicKey`, ...).
+ * Both the singular and the plural are accepted; giving both is ambiguous and refused.
+ */
+export function secretList(options: Record<string, unknown>, preset: string, singular = 'secret', plural = `${singular}s`): string[] {
+  const one = options[singular];
+  const many = options[plural];
+  if (one !== undefined && many !== undefined) {
+    throw invalidSource(plural, `Give either ${singular} or ${plural} to the ${preset} verifier, not both.`);
+  }
+  if (many !== undefined) {
+    if (!Array.isArray(many) || many.length === 0) {
+      throw invalidSource(plural, `${plural} of the ${preset} verifier must be a non-empty list of strings.`);
+    }
+    many.forEach((value: unknown, index) => {
+      if (typeof value !== 'string' || value.length === 0) {
+        throw invalidSource(`${plural}[${index}]`, `${plural}[${index}] of the ${preset} verifier must be a non-empty string.`);
+      }
+    });
+    return [...(many as string[])];
+  }
+  if (typeof one !== 'string' || one.length === 0) {
+    throw invalidSource(singular, `The ${preset} verifier needs ${singular} (a non-empty string) or ${plural}.`);
+  }
+  return [one];
+}
+
+/** A string or a non-empty list of strings, each non-empty (verify tokens, header values). */
+export function stringList(value: unknown, field: string, preset: string): string[] {
+  const list = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(list) || list.length === 0 || list.some((item: unknown) => typeof item !== 'string' || item === '')) {
+    throw invalidSource(field, `${field} of the ${preset} verifier must be a non-empty string or a non-empty list of them.`);
+  }
+  return [...(list as string[])];
+}
+
+function positiveNumber(options: Record<string, unknown>, field: string, preset: string, fallback: number, allowZero = false): number {
+  const value = options[field];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw invalidSource(field, `${field} of the ${preset} verifier must be a ${allowZero ? 'non-negative' : 'positive'} number.`);
+  }
+  return value;
+}
+
+/** Checks and resolves the options every preset shares. */
+export function resolveSettings(options: Record<string, unknown>, preset: string, defaults: { maxBodyBytes?: number } = {}): ResolvedSettings {
+  const seenIds = options['seenIds'];
+  if (seenIds !== undefined && typeof (seenIds as SeenIdStore | null)?.addSeenId !== 'function') {
+    throw invalidSource('seenIds', `seenIds of the ${preset} verifier must have an addSeenId method.`);
+  }
+  const now = options['now'];
+  if (now !== undefined && typeof now !== 'function') {
+    throw invalidSource('now', `now of the ${preset} verifier must be a function returning milliseconds.`);
+  }
+  const replayScope = options['replayScope'];
+  if (replayScope !== undefined && (typeof replayScope !== 'string' || replayScope === '')) {
+    throw invalidSource('replayScope', `replayScope of the ${preset} verifier must be a non-empty string.`);
+  }
+  return {
+    maxBodyBytes: positiveNumber(options, 'maxBodyBytes', preset, defaults.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES),
+    toleranceSeconds: positiveNumber(options, 'toleranceSeconds', preset, DEFAULT_TOLERANCE_SECONDS, true),
+    seenIdTtlSeconds: positiveNumber(options, 'seenIdTtlSeconds', preset, DEFAULT_SEEN_ID_TTL_SECONDS),
+    seenIds: seenIds as SeenIdStore | undefined,
+    now: (now as (() => number) | undefined) ?? Date.now,
+    replayScope: (replayScope as string | undefined) ?? preset,
+  };
+}
+
+/** HMAC keys made once per secret, so each request only hashes. */
+export function hmacKeys(secrets: readonly string[]): KeyObject[] {
+  return secrets.map((secret) => createSecretKey(Buffer.from(secret, 'utf8')));
+}
+
+/** HMAC of the parts, in order, as if they were one byte string. */
+export function hmac(algorithm: HmacAlgorithm, key: KeyObject, ...parts: (Uint8Array | string)[]): Buffer {
+  const mac = createHmac(algorithm, key);
+  for (const part of parts) mac.update(part);
+  return mac.digest();
+}
+
+/** True when any key's MAC over the parts equals any of the given signatures (constant time per comparison). */
+export function anyHmacMatches(
+  algorithm: HmacAlgorithm,
+  keys: readonly KeyObject[],
+  signatures: readonly Uint8Array[],
+  ...parts: (Uint8Array | string)[]
+): boolean {
+  for (const key of keys) {
+    const expected = hmac(algorithm, key, ...parts);
+    for (const signature of signatures) if (safeEqual(expected, signature)) return true;
+  }
+  return false;
+}
+
+/**
+ * The raw body, refused when it is a parsed object (`raw_body_unavailable`) or larger than the limit
+ * (`payload_too_large`). A declared Content-Length over the limit is refused too.
+ */
+export function readBody(request: WebhookRequest, maxBodyBytes: number): Uint8Array {
+  const body: unknown = request.body;
+  const size = body instanceof Uint8Array ? body.byteLength : typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : -1;
+  if (size > maxBodyBytes) throw tooLarge(maxBodyBytes);
+  const declared = firstHeader(request, 'content-length');
+  if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > maxBodyBytes) throw tooLarge(maxBodyBytes);
+  return bodyBytes(body);
+}
+
+function tooLarge(maxBodyBytes: number): HooklineError {
+  return new HooklineError('payload_too_large', `The request body is larger than ${maxBodyBytes} bytes.`, { details: { maxBodyBytes } });
+}
+
+/** The first value of a header that is informative only (content type, metadata); repeats are not an attack here. */
+export function firstHeader(request: WebhookRequest, name: string): string | undefined {
+  const direct = request.headers[name];
+  if (typeof direct === 'string') return direct;
+  return headerValues(request, name)[0];
+}
+
+/**
+ * The one value of a signature header whose format never holds a comma: missing is `missing_header`, repeated is
+ * `duplicate_header`, also when a server joined the repeats into one value with commas (as Node does for `x-` headers).
+ */
+export function singleSignatureHeader(request: WebhookRequest, name: string): string {
+  const value = requireHeader(request, name);
+  if (value.includes(',')) {
+    throw new HooklineError('duplicate_header', `The ${name} header was given more than once.`, { details: { header: name } });
+  }
+  return value;
+}
+
+/** Unsigned metadata headers that are present, reported as `unverified`. */
+export function unverifiedHeaders(request: WebhookRequest, names: readonly string[]): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  for (const name of names) {
+    const value = firstHeader(request, name);
+    if (value !== undefined) (out ??= {})[name] = value;
+  }
+  return out;
+}
+
+/** The query parameters of the request target, which may be a path (`/in/x?a=1`) or an absolute URL. */
+export function queryOf(request: WebhookRequest): URLSearchParams {
+  const url = typeof request.url === 'string' ? request.url : '';
+  const start = url.indexOf('?');
+  if (start === -1) return new URLSearchParams();
+  const hash = url.indexOf('#', start);
+  return new URLSearchParams(url.slice(start + 1, hash === -1 ? undefined : hash));
+}
+
+/** The one value of a query parameter: undefined when absent, `bad_request` when given twice. */
+export function singleQueryValue(query: URLSearchParams, name: string): string | undefined {
+  const values = query.getAll(name);
+  if (values.length > 1) throw new HooklineError('bad_request', `The ${name} query parameter was given more than once.`, { details: { parameter: name } });
+  return values[0];
+}
+
+export function isMethod(request: WebhookRequest, method: string): boolean {
+  return typeof request.method === 'string' && request.method.toUpperCase() === method;
+}
+
+/** SHA-256 of a UTF-8 string, used to compare secrets of any length in constant time without leaking their length. */
+export function sha256(text: string | Uint8Array): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+export function signatureMismatch(header: string): HooklineError {
+  return new HooklineError('signature_mismatch', `The ${header} signature does not match this request.`, { details: { header } });
+}
+
+export function malformedHeader(header: string, expected: string): HooklineError {
+  return new HooklineError('malformed_header', `The ${header} header is not ${expected}.`, { details: { header } });
+}
+
+interface EventFields {
+  rawBody: Uint8Array;
+  contentType: string | undefined;
+  id?: string | undefined;
+  /** Reads the delivery id from the parsed payload, when the provider puts it there (Stripe, Slack, PagerDuty). */
+  idFromPayload?: (payload: unknown) => string | undefined;
+  timestamp?: number | undefined;
+  unverified?: Record<string, string> | undefined;
+  /** How to turn the raw bytes into the payload (default: JSON, form fields or text). */
+  parse?: (rawBody: Uint8Array, contentType: string | undefined) => unknown;
+}
+
+const UNPARSED = Symbol('unparsed');
+
+/**
+ * A verified event whose payload is parsed on first read: verifying stays as cheap as the HMAC itself,
+ * and an app that only needs the raw bytes never pays for JSON.parse.
+ */
+export function verifiedEvent(fields: EventFields): VerifiedEvent {
+  const { rawBody, contentType } = fields;
+  const parse = fields.parse ?? parsePayload;
+  let payload: unknown = UNPARSED;
+  const event: VerifiedEvent = {
+    kind: 'event',
+    get payload(): unknown {
+      if (payload === UNPARSED) payload = parse(rawBody, contentType);
+      return payload;
+    },
+    set payload(value: unknown) {
+      payload = value;
+    },
+    rawBody,
+  };
+  if (fields.idFromPayload !== undefined) {
+    const read = fields.idFromPayload;
+    Object.defineProperty(event, 'id', { enumerable: true, configurable: true, get: () => read(event.payload) });
+  } else if (fields.id !== undefined) {
+    event.id = fields.id;
+  }
+  if (fields.timestamp !== undefined) event.timestamp = fields.timestamp;
+  if (fields.unverified !== undefined) event.unverified = fields.unverified;
+  return event;
+}
+
+/** Drops a delivery already seen. Ids from a signed timestamp scheme are remembered until the timestamp leaves the window. */
+export async function rememberDelivery(settings: ResolvedSettings, event: VerifiedEvent): Promise<void> {
+  if (settings.seenIds === undefined) return;
+  const expiresAt =
+    event.timestamp !== undefined
+      ? (event.timestamp + settings.toleranceSeconds) * 1000
+      : settings.now() + settings.seenIdTtlSeconds * 1000;
+  await assertFirstDelivery(settings.seenIds, settings.replayScope, event.id, expiresAt);
+}
+
+/** A string field of a parsed JSON object, or undefined. */
+export function stringField(value: unknown, ...path: string[]): string | undefined {
+  let current = value;
+  for (const key of path) {
+    if (typeof current !== 'object' || current === null || Array.isArray(current)) return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return typeof current === 'string' && current !== '' ? current : undefined;
+}
+
+/** A challenge answer with an exact status, content type and body. */
+export function challenge(body: string, contentType: string, status = 200): ChallengeResponse {
+  return { kind: 'challenge', response: { status, headers: { 'content-type': contentType }, body } };
+}
