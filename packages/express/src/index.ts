@@ -86,7 +86,7 @@ export function verifyWebhook(verifier: Verifier): RequestHandler {
 
 function toHookRequest(req: Request, limit: number): HookRequest {
   const body = rawBodyOf(req);
-  if (body.byteLength > limit) throw fail('payload_too_large', `The body is larger than ${limit} bytes.`);
+  if (body.byteLength > limit) throw tooLarge(limit);
   return { method: req.method, url: req.url, headers: req.headers, body };
 }
 
@@ -110,11 +110,15 @@ function send(res: Response, answer: HookResponse): void {
 
 /** body-parser errors (too large, aborted, bad encoding) become hookline's coded JSON errors. */
 function answerError(error: unknown, res: Response, next: NextFunction): void {
-  const parserError = error as { type?: string; status?: number; expose?: boolean };
-  if (!isHooklineError(error) && parserError?.type === 'entity.too.large') error = fail('payload_too_large', 'The body is too large.');
-  else if (!isHooklineError(error) && parserError?.expose && Number(parserError.status) < 500) error = new HooklineError('bad_request', 'The body could not be read.', { status: parserError.status! });
+  const parserError = error as { type?: string; status?: number; expose?: boolean; limit?: number };
+  if (!isHooklineError(error) && parserError?.type === 'entity.too.large') error = tooLarge(Number(parserError.limit));
+  else if (!isHooklineError(error) && parserError?.expose && Number(parserError.status) < 500) error = new HooklineError('bad_request', 'The request body could not be read.', { status: Number(parserError.status) });
   if (!isHooklineError(error) || res.headersSent) return next(error);
-  send(res, { status: error.status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(error.toJSON()) });
+  send(res, { status: error.status, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(error.toJSON()) });
+}
+
+function tooLarge(limit: number): HooklineError {
+  return fail('payload_too_large', `The request body is larger than ${limit} bytes.`, { limitBytes: limit });
 }
 
 export type { Verifier, VerifiedEvent };

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import express from 'express';
-import { hooklineRouter, verifyWebhook } from '@hookline/express';
+import { hooklineRouter, verifyWebhook } from '../src/index.js';
 import { originOf, type StartServer } from './harness.js';
 
 /** An Express 5 app as a user would have it, with hookline mounted at /hooks. */

@@ -110,7 +110,7 @@ export function runTranslationSuite(name: string, start: StartServer): void {
           method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(70 * 1024) }),
         });
         expect(response.status).toBe(413);
-        expect(((await json(response)) as { error: { code: string } }).error.code).toBe('payload_too_large');
+        expect(await json(response)).toEqual(tooLarge(64 * 1024));
       });
 
       it('leaves malformed JSON to hookline unless the app parses JSON first', async () => {
@@ -199,10 +199,15 @@ export function runTranslationSuite(name: string, start: StartServer): void {
         const body = JSON.stringify({ pad: 'x'.repeat(2048) });
         const response = await post(body, { 'x-test-signature': testSignature(body) });
         expect(response.status).toBe(413);
-        expect(((await json(response)) as { error: { code: string } }).error.code).toBe('payload_too_large');
+        expect(await json(response)).toEqual(tooLarge(1024));
       });
     });
   });
+}
+
+/** The same answer hookline's core gives for a body over a source's limit. */
+function tooLarge(limitBytes: number) {
+  return { error: { code: 'payload_too_large', message: `The request body is larger than ${limitBytes} bytes.`, details: { limitBytes } } };
 }
 
 function sha256(text: string): string {

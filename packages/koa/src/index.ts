@@ -79,7 +79,7 @@ export function verifyWebhook(verifier: Verifier): Middleware<WebhookState> {
 async function rawBodyOf(ctx: Context, limit: number): Promise<Uint8Array> {
   const kept = (ctx.request as { rawBody?: unknown }).rawBody;
   const body = kept instanceof Uint8Array ? kept : typeof kept === 'string' ? Buffer.from(kept, 'utf8') : await readStream(ctx, limit);
-  if (body.byteLength > limit) throw fail('payload_too_large', `The body is larger than ${limit} bytes.`);
+  if (body.byteLength > limit) throw tooLarge(limit);
   return body;
 }
 
@@ -90,13 +90,13 @@ async function readStream(ctx: Context, limit: number): Promise<Uint8Array> {
   if (ctx.req.readableEnded) {
     throw fail('raw_body_unavailable', `The body was parsed before hookline could read its exact bytes. Use ${KEEP_RAW_BODY}.`);
   }
-  if (Number(ctx.req.headers['content-length']) > limit) throw fail('payload_too_large', `The body is larger than ${limit} bytes.`);
+  if (Number(ctx.req.headers['content-length']) > limit) throw tooLarge(limit);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
     size += chunk.length;
     // Stop buffering as soon as the limit is passed: the rest is never held in memory.
-    if (size > limit) throw fail('payload_too_large', `The body is larger than ${limit} bytes.`);
+    if (size > limit) throw tooLarge(limit);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
@@ -113,8 +113,12 @@ async function answering(ctx: Context, work: () => Promise<void>): Promise<void>
     await work();
   } catch (error) {
     if (!isHooklineError(error)) throw error;
-    send(ctx, { status: error.status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(error.toJSON()) });
+    send(ctx, { status: error.status, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(error.toJSON()) });
   }
+}
+
+function tooLarge(limit: number) {
+  return fail('payload_too_large', `The request body is larger than ${limit} bytes.`, { limitBytes: limit });
 }
 
 export type { Verifier, VerifiedEvent };

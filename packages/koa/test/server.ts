@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import Koa from 'koa';
 import { bodyParser } from '@koa/bodyparser';
-import { hookline, verifyWebhook } from '@hookline/koa';
+import { hookline, verifyWebhook } from '../src/index.js';
 import { originOf, type StartServer } from '../../express/test/harness.js';
 
 /** A Koa 3 app as a user would have it, with hookline mounted at /hooks. */

@@ -27,7 +27,7 @@ export function createHooklineController(path: string): Type<unknown> {
         send(res, await this.hooks.handleAdmin(request, tenant === true ? {} : { tenant }));
       } catch (error) {
         if (!isHooklineError(error)) throw error;
-        send(res, { status: error.status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(error.toJSON()) });
+        send(res, { status: error.status, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(error.toJSON()) });
       }
     }
   }

@@ -29,5 +29,5 @@ async function readStream(request: IncomingMessage, limit: number): Promise<Uint
 }
 
 function tooLarge(limit: number) {
-  return fail('payload_too_large', `The body is larger than ${limit} bytes.`);
+  return fail('payload_too_large', `The request body is larger than ${limit} bytes.`, { limitBytes: limit });
 }

@@ -2,8 +2,9 @@ import type { ServerResponse } from 'node:http';
 import { HttpException, Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { fail, isHooklineError, type HooklineError } from '@hookline/errors';
-import type { ChallengeResponse, Verifier, VerifiedEvent } from '@hookline/verifier';
-import { HOOKLINE_RESOLVED_OPTIONS, VERIFY_WEBHOOK_METADATA } from './hookline.constants.js';
+import { createVerifier, type ChallengeResponse, type Verifier, type VerifiedEvent } from '@hookline/verifier';
+import type { Hookline } from 'hookline';
+import { HOOKLINE, HOOKLINE_RESOLVED_OPTIONS, VERIFY_WEBHOOK_METADATA } from './hookline.constants.js';
 import type { ResolvedHooklineOptions } from './hookline-options.interface.js';
 import { readRawBody, type PlatformRequest } from './raw-body.js';
 import type { WebhookVerifierRef } from './verify-webhook.decorator.js';
@@ -14,9 +15,12 @@ import type { WebhookVerifierRef } from './verify-webhook.decorator.js';
  */
 @Injectable()
 export class WebhookGuard implements CanActivate {
+  private readonly built = new WeakMap<object, Verifier>();
+
   constructor(
     @Inject(Reflector) protected readonly reflector: Reflector,
     @Inject(HOOKLINE_RESOLVED_OPTIONS) protected readonly options: ResolvedHooklineOptions,
+    @Inject(HOOKLINE) protected readonly hooks: Hookline,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -37,9 +41,17 @@ export class WebhookGuard implements CanActivate {
   /** The verifier of the handler, or of its controller; a name refers to `forRoot({ verifiers })`. */
   protected getVerifier(context: ExecutionContext): Verifier {
     const ref = this.reflector.getAllAndOverride<WebhookVerifierRef | undefined>(VERIFY_WEBHOOK_METADATA, [context.getHandler(), context.getClass()]);
-    const verifier = typeof ref === 'string' ? this.options.verifiers[ref] : ref;
-    if (!verifier) throw fail('invalid_config', `No webhook verifier ${typeof ref === 'string' ? `named "${ref}" in HooklineModule.forRoot({ verifiers })` : 'set with @VerifyWebhook()'}.`);
-    return verifier;
+    if (!ref) throw fail('invalid_config', 'WebhookGuard needs @VerifyWebhook() on the route or its controller.');
+    if ('verifier' in ref) return ref.verifier;
+    if ('name' in ref) {
+      const named = this.options.verifiers[ref.name];
+      if (!named) throw fail('invalid_config', `No webhook verifier named "${ref.name}" in HooklineModule.forRoot({ verifiers }).`);
+      return named;
+    }
+    // Built once per decorator, remembering delivery ids in hookline's store so replays are dropped across processes.
+    let built = this.built.get(ref);
+    if (!built) this.built.set(ref, (built = createVerifier(ref.platform, ref.config, { seenIds: this.hooks.store })));
+    return built;
   }
 
   /** Writes the provider's handshake answer and stops the request before the handler. */

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { VerifiedEvent } from '@hookline/verifier';
 import type { Hookline } from 'hookline';
-import { HOOKLINE, HooklineModule, VerifyWebhook, Webhook } from '@hookline/nestjs';
+import { HOOKLINE, HooklineModule, VerifyWebhook, Webhook } from '../src/index.js';
 import { originOf, type HooksLike, type StartServer } from '../../express/test/harness.js';
 
 @Controller('app')
