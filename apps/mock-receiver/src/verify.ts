@@ -1,4 +1,4 @@
-import { isHooklineError } from '@hookline/errors';
+import { HooklineError, isHooklineError } from '@hookline/errors';
 import { jwt, standardWebhooks, type Verifier, type WebhookRequest } from '@hookline/verifier';
 
 /** What the mock concluded about a request's signature. */
@@ -18,8 +18,9 @@ export function createRequestVerifier(choice: VerifierChoice): (request: Webhook
   let scheme: 'jwt' | 'standard-webhooks';
   let verifier: Verifier;
   if (choice.jwksUrl !== undefined) {
+    if (choice.issuer === undefined) throw new HooklineError('invalid_config', 'A JWKS URL needs the issuer (iss) to expect.');
     scheme = 'jwt';
-    verifier = jwt({ jwks: choice.jwksUrl, ...(choice.issuer === undefined ? {} : { issuer: choice.issuer }) });
+    verifier = jwt({ jwks: choice.jwksUrl, issuer: choice.issuer });
   } else if (choice.standardWebhooksSecret !== undefined) {
     scheme = 'standard-webhooks';
     verifier = standardWebhooks({ secret: choice.standardWebhooksSecret });

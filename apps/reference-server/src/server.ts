@@ -7,8 +7,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { HooklineError, isHooklineError } from '@hookline/errors';
-import type { DeliveryStore } from '@hookline/store';
-import { createHookline, createSecretBox, type CallbackAnswer, type Hookline, type HookRequest, type HookResponse, type InboundEvent, type OperationalEvent } from 'hookline';
+import {
+  createHookline, createSecretBox, type CallbackAnswer, type DeliveryStore, type Hookline, type HookRequest, type HookResponse,
+  type InboundEvent, type OperationalEvent,
+} from 'hookline';
 import { pino, type Logger } from 'pino';
 import { DATA_FILES, type ServerConfig } from './config.js';
 import { loadOrCreateSigningKey } from './signing-key.js';
@@ -156,8 +158,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     hookline = createHookline({
       store,
       secretKey: config.secretKey,
-      signingKeys: [signingKey.key],
-      issuer: publicUrl,
+      signing: { issuer: publicUrl, keys: [signingKey.key] },
       publicUrl,
       ...(config.retrySchedule === undefined ? {} : { retrySchedule: config.retrySchedule }),
       destinations: { allowHttp: config.dev, allowPrivateNetworks: config.dev },
