@@ -1,1 +1,1 @@
-export {};
+export { DEFAULT_SQLITE_PATH, SqliteStore, createSqliteStore, type SqliteStoreOptions } from './store.js';

@@ -1,0 +1,557 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { HooklineError } from '@hookline/errors';
+import { decodeCursor, pageLimit, toPage } from '@hookline/store';
+import type {
+  AttemptQuery, AttemptRecord, CallbackAnswerResult, CallbackRecord, ClaimOptions, DeliveryOutcome, DeliveryRecord,
+  DeliveryStatus, DeliveryStore, EndpointRecord, InboundSourceRecord, JsonValue, MessageRecord, Page, PageQuery,
+} from '@hookline/store';
+import { MIGRATIONS } from './migrations.js';
+
+export interface SqliteStoreOptions {
+  /** Database file; its directory is created. `:memory:` for a throwaway store. Default `./data/hookline.db`. */
+  path?: string;
+  /** How long a write waits for another process's write lock, ms (default 5000). */
+  busyTimeoutMs?: number;
+}
+
+export const DEFAULT_SQLITE_PATH = './data/hookline.db';
+
+interface DeliveryRow {
+  id: string;
+  tenant: string;
+  message_id: string;
+  endpoint_id: string;
+  status: DeliveryStatus;
+  attempt_count: number;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+interface MessageRow {
+  id: string;
+  tenant: string;
+  type: string;
+  idempotency_key: string | null;
+  created_at: number;
+  data: string;
+}
+
+function toDelivery(row: DeliveryRow): DeliveryRecord {
+  const delivery: DeliveryRecord = {
+    id: row.id,
+    tenant: row.tenant,
+    messageId: row.message_id,
+    endpointId: row.endpoint_id,
+    status: row.status,
+    attemptCount: row.attempt_count,
+    nextAttemptAt: row.next_attempt_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+  if (row.lease_owner !== null) delivery.leaseOwner = row.lease_owner;
+  if (row.lease_expires_at !== null) delivery.leaseExpiresAt = row.lease_expires_at;
+  if (row.last_error !== null) delivery.lastError = row.last_error;
+  return delivery;
+}
+
+function toMessage(row: MessageRow): MessageRecord {
+  const message: MessageRecord = { id: row.id, tenant: row.tenant, type: row.type, data: JSON.parse(row.data) as JsonValue, createdAt: row.created_at };
+  if (row.idempotency_key !== null) message.idempotencyKey = row.idempotency_key;
+  return message;
+}
+
+function parse<T>(row: { record: string } | undefined): T | undefined {
+  return row === undefined ? undefined : (JSON.parse(row.record) as T);
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Error && (error as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT') === true;
+}
+
+function conflict(kind: string, id: string, cause: unknown): HooklineError {
+  return new HooklineError('conflict', `A ${kind} with this id exists.`, { details: { id }, cause });
+}
+
+const KEYSET = '(? IS NULL OR (created_at < ? OR (created_at = ? AND id < ?)))';
+
+/**
+ * The embedded {@link DeliveryStore}: one SQLite file in WAL mode, migrated on open, surviving restarts. Every write
+ * is a transaction; claims run in one `BEGIN IMMEDIATE` so processes sharing the file never lease one delivery twice.
+ *
+ * @example
+ * ```ts
+ * import { createSqliteStore } from '@hookline/store-sqlite';
+ * const store = createSqliteStore({ path: './data/hookline.db' });
+ * console.log(await store.nextDueAt()); // undefined on a fresh file
+ * await store.close();
+ * ```
+ */
+export class SqliteStore implements DeliveryStore {
+  readonly path: string;
+  readonly #db: Database.Database;
+  readonly #wakeListeners = new Set<() => void>();
+  readonly #insertDelivery: Database.Statement;
+  readonly #insertAttempt: Database.Statement;
+  readonly #clearLeaseAndSetStatus: Database.Statement;
+
+  constructor(options: SqliteStoreOptions = {}) {
+    this.path = options.path ?? DEFAULT_SQLITE_PATH;
+    if (this.path !== ':memory:' && !this.path.startsWith('file:')) mkdirSync(dirname(this.path), { recursive: true });
+    this.#db = new Database(this.path);
+    this.#db.pragma('journal_mode = WAL');
+    // WAL + NORMAL survives a killed process; only an OS crash or power loss can drop the last commits.
+    this.#db.pragma('synchronous = NORMAL');
+    this.#db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+    this.#migrate();
+    this.#insertDelivery = this.#db.prepare(
+      `INSERT INTO deliveries (id, tenant, message_id, endpoint_id, status, attempt_count, next_attempt_at, lease_owner,
+         lease_expires_at, last_error, created_at, updated_at)
+       VALUES (@id, @tenant, @messageId, @endpointId, @status, @attemptCount, @nextAttemptAt, @leaseOwner,
+         @leaseExpiresAt, @lastError, @createdAt, @updatedAt)`,
+    );
+    this.#insertAttempt = this.#db.prepare(
+      `INSERT INTO attempts (id, tenant, endpoint_id, message_id, delivery_id, started_at, record) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO NOTHING`,
+    );
+    this.#clearLeaseAndSetStatus = this.#db.prepare(
+      'UPDATE deliveries SET status = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?',
+    );
+  }
+
+  /** Migrations that have run on this file (the schema version). */
+  get schemaVersion(): number {
+    return this.#db.pragma('user_version', { simple: true }) as number;
+  }
+
+  // ------------------------------------------------------------------ endpoints
+
+  async createEndpoint(endpoint: EndpointRecord): Promise<EndpointRecord> {
+    try {
+      this.#db
+        .prepare('INSERT INTO endpoints (id, tenant, active, created_at, record) VALUES (?, ?, ?, ?, ?)')
+        .run(endpoint.id, endpoint.tenant, endpoint.active ? 1 : 0, endpoint.createdAt, JSON.stringify(endpoint));
+    } catch (error) {
+      if (isUniqueViolation(error)) throw conflict('endpoint', endpoint.id, error);
+      throw error;
+    }
+    return structuredClone(endpoint);
+  }
+
+  async getEndpoint(tenant: string, id: string): Promise<EndpointRecord | undefined> {
+    return parse(this.#db.prepare('SELECT record FROM endpoints WHERE id = ? AND tenant = ?').get(id, tenant) as { record: string } | undefined);
+  }
+
+  async updateEndpoint(endpoint: EndpointRecord): Promise<EndpointRecord | undefined> {
+    const result = this.#db
+      .prepare('UPDATE endpoints SET active = ?, record = ? WHERE id = ? AND tenant = ?')
+      .run(endpoint.active ? 1 : 0, JSON.stringify(endpoint), endpoint.id, endpoint.tenant);
+    return result.changes === 1 ? structuredClone(endpoint) : undefined;
+  }
+
+  async deleteEndpoint(tenant: string, id: string, now?: number): Promise<boolean> {
+    return this.#db.transaction(() => {
+      const result = this.#db.prepare('DELETE FROM endpoints WHERE id = ? AND tenant = ?').run(id, tenant);
+      if (result.changes === 0) return false;
+      this.#db
+        .prepare(
+          `UPDATE deliveries SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL, updated_at = coalesce(?, updated_at)
+           WHERE endpoint_id = ? AND status IN ('pending', 'awaiting_callback')`,
+        )
+        .run(now ?? null, id);
+      return true;
+    }).immediate();
+  }
+
+  async listEndpoints(tenant: string, page?: PageQuery): Promise<Page<EndpointRecord>> {
+    return this.#page<EndpointRecord>('endpoints', tenant, page, (e) => ({ at: e.createdAt, id: e.id }));
+  }
+
+  async activeEndpoints(tenant: string): Promise<EndpointRecord[]> {
+    const rows = this.#db
+      .prepare('SELECT record FROM endpoints WHERE tenant = ? AND active = 1 ORDER BY created_at, id')
+      .all(tenant) as { record: string }[];
+    return rows.map((row) => JSON.parse(row.record) as EndpointRecord);
+  }
+
+  // ------------------------------------------------------------------ messages and deliveries
+
+  async createMessage(input: {
+    message: MessageRecord;
+    deliveries: DeliveryRecord[];
+    idempotentSince?: number;
+  }): Promise<{ message: MessageRecord; created: boolean }> {
+    const { message } = input;
+    const result = this.#db.transaction(() => {
+      if (message.idempotencyKey !== undefined) {
+        const first = this.#db
+          .prepare(
+            `SELECT * FROM messages WHERE tenant = ? AND idempotency_key = ? AND created_at >= ?
+             ORDER BY created_at, id LIMIT 1`,
+          )
+          .get(message.tenant, message.idempotencyKey, input.idempotentSince ?? Number.MIN_SAFE_INTEGER) as MessageRow | undefined;
+        if (first !== undefined) return { message: toMessage(first), created: false };
+      }
+      try {
+        this.#db
+          .prepare('INSERT INTO messages (id, tenant, type, idempotency_key, created_at, data) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(message.id, message.tenant, message.type, message.idempotencyKey ?? null, message.createdAt, JSON.stringify(message.data));
+      } catch (error) {
+        if (isUniqueViolation(error)) throw conflict('message', message.id, error);
+        throw error;
+      }
+      this.#insertDeliveries(input.deliveries);
+      return { message: structuredClone(message), created: true };
+    }).immediate();
+    if (result.created && input.deliveries.length > 0) this.#wake();
+    return result;
+  }
+
+  async getMessage(tenant: string, id: string): Promise<MessageRecord | undefined> {
+    const row = this.#db.prepare('SELECT * FROM messages WHERE id = ? AND tenant = ?').get(id, tenant) as MessageRow | undefined;
+    return row === undefined ? undefined : toMessage(row);
+  }
+
+  async getDelivery(id: string): Promise<DeliveryRecord | undefined> {
+    const row = this.#db.prepare('SELECT * FROM deliveries WHERE id = ?').get(id) as DeliveryRow | undefined;
+    return row === undefined ? undefined : toDelivery(row);
+  }
+
+  async listDeliveries(tenant: string, messageId: string): Promise<DeliveryRecord[]> {
+    const rows = this.#db
+      .prepare('SELECT * FROM deliveries WHERE message_id = ? AND tenant = ? ORDER BY created_at, id')
+      .all(messageId, tenant) as DeliveryRow[];
+    return rows.map(toDelivery);
+  }
+
+  async addDeliveries(deliveries: DeliveryRecord[]): Promise<void> {
+    this.#db.transaction(() => {
+      const exists = this.#db.prepare('SELECT 1 FROM messages WHERE id = ?');
+      for (const delivery of deliveries) {
+        if (exists.get(delivery.messageId) === undefined) {
+          throw new HooklineError('not_found', 'The message of this delivery does not exist.', { details: { messageId: delivery.messageId } });
+        }
+      }
+      this.#insertDeliveries(deliveries);
+    }).immediate();
+    if (deliveries.length > 0) this.#wake();
+  }
+
+  async claimDue(options: ClaimOptions): Promise<DeliveryRecord[]> {
+    const { now, owner, leaseMs, limit, perEndpointLimit } = options;
+    if (limit <= 0) return [];
+    return this.#db.transaction(() => {
+      const picked = perEndpointLimit === undefined ? this.#dueIds(now, limit) : this.#dueIdsWithinEndpointLimit(now, limit, perEndpointLimit);
+      const lease = this.#db.prepare('UPDATE deliveries SET lease_owner = ?, lease_expires_at = ?, updated_at = ? WHERE id = ? RETURNING *');
+      return picked.map((id) => toDelivery(lease.get(owner, now + leaseMs, now, id) as DeliveryRow));
+    }).immediate();
+  }
+
+  async renewLease(deliveryId: string, owner: string, leaseExpiresAt: number): Promise<boolean> {
+    const result = this.#db
+      .prepare(`UPDATE deliveries SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? AND status = 'pending'`)
+      .run(leaseExpiresAt, deliveryId, owner);
+    return result.changes === 1;
+  }
+
+  async releaseLease(deliveryId: string, owner: string): Promise<void> {
+    const result = this.#db
+      .prepare(`UPDATE deliveries SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ? AND status = 'pending'`)
+      .run(deliveryId, owner);
+    if (result.changes === 1) this.#wake();
+  }
+
+  async finishAttempt(input: { owner: string; attempt: AttemptRecord; outcome: DeliveryOutcome }): Promise<boolean> {
+    const { owner, attempt, outcome } = input;
+    return this.#db.transaction(() => {
+      this.#recordAttempt(attempt);
+      if (attempt.deliveryId === undefined) return false;
+      const result = this.#db
+        .prepare(
+          `UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1,
+             next_attempt_at = CASE WHEN ? = 'pending' AND ? IS NOT NULL THEN ? ELSE next_attempt_at END,
+             last_error = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+           WHERE id = ? AND lease_owner = ? AND status = 'pending'`,
+        )
+        .run(
+          outcome.status, outcome.status, outcome.nextAttemptAt ?? null, outcome.nextAttemptAt ?? null,
+          outcome.lastError ?? null, attempt.startedAt + attempt.durationMs, attempt.deliveryId, owner,
+        );
+      return result.changes === 1;
+    }).immediate();
+  }
+
+  async setDeliveryStatus(id: string, status: DeliveryStatus, now: number): Promise<void> {
+    this.#clearLeaseAndSetStatus.run(status, now, id);
+  }
+
+  async nextDueAt(): Promise<number | undefined> {
+    const row = this.#db
+      .prepare(
+        `SELECT (SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending' AND lease_owner IS NULL) AS unleased,
+                (SELECT min(lease_expires_at) FROM deliveries WHERE status = 'pending' AND lease_owner IS NOT NULL) AS leased`,
+      )
+      .get() as { unleased: number | null; leased: number | null };
+    const candidates = [row.unleased, row.leased].filter((at): at is number => at !== null);
+    return candidates.length === 0 ? undefined : Math.min(...candidates);
+  }
+
+  // ------------------------------------------------------------------ attempts
+
+  async recordAttempt(attempt: AttemptRecord): Promise<void> {
+    this.#recordAttempt(attempt);
+  }
+
+  async listAttempts(query: AttemptQuery): Promise<Page<AttemptRecord>> {
+    const limit = pageLimit(query.limit);
+    const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const where = ['tenant = @tenant'];
+    if (query.endpointId !== undefined) where.push('endpoint_id = @endpointId');
+    if (query.messageId !== undefined) where.push('message_id = @messageId');
+    if (query.deliveryId !== undefined) where.push('delivery_id = @deliveryId');
+    if (query.since !== undefined) where.push('started_at >= @since');
+    if (query.until !== undefined) where.push('started_at < @until');
+    if (cursor !== undefined) where.push('(started_at < @at OR (started_at = @at AND id < @id))');
+    const rows = this.#db
+      .prepare(`SELECT record FROM attempts WHERE ${where.join(' AND ')} ORDER BY started_at DESC, id DESC LIMIT @take`)
+      .all({
+        tenant: query.tenant,
+        endpointId: query.endpointId,
+        messageId: query.messageId,
+        deliveryId: query.deliveryId,
+        since: query.since,
+        until: query.until,
+        at: cursor?.at,
+        id: cursor?.id,
+        take: limit + 1,
+      }) as { record: string }[];
+    return toPage(rows.map((row) => JSON.parse(row.record) as AttemptRecord), limit, (a) => ({ at: a.startedAt, id: a.id }));
+  }
+
+  // ------------------------------------------------------------------ callbacks
+
+  async createCallback(callback: CallbackRecord): Promise<void> {
+    try {
+      this.#db
+        .prepare('INSERT INTO callbacks (token_hash, message_id, expires_at, answered_at, record) VALUES (?, ?, ?, ?, ?)')
+        .run(callback.tokenHash, callback.messageId, callback.expiresAt, callback.answeredAt ?? null, JSON.stringify(callback));
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new HooklineError('conflict', 'This callback token exists.', { cause: error });
+      throw error;
+    }
+  }
+
+  async getCallback(tokenHash: string): Promise<CallbackRecord | undefined> {
+    return parse(this.#db.prepare('SELECT record FROM callbacks WHERE token_hash = ?').get(tokenHash) as { record: string } | undefined);
+  }
+
+  async answerCallback(tokenHash: string, answer: JsonValue, now: number): Promise<CallbackAnswerResult> {
+    return this.#db.transaction((): CallbackAnswerResult => {
+      const callback = parse<CallbackRecord>(this.#db.prepare('SELECT record FROM callbacks WHERE token_hash = ?').get(tokenHash) as { record: string } | undefined);
+      if (callback === undefined) return { ok: false, reason: 'not_found' };
+      if (callback.answeredAt !== undefined) return { ok: false, reason: 'already_answered' };
+      if (callback.expiresAt <= now) return { ok: false, reason: 'expired' };
+      const answered: CallbackRecord = { ...callback, answeredAt: now, answer };
+      this.#db.prepare('UPDATE callbacks SET answered_at = ?, record = ? WHERE token_hash = ?').run(now, JSON.stringify(answered), tokenHash);
+      return { ok: true, callback: answered };
+    }).immediate();
+  }
+
+  // ------------------------------------------------------------------ inbound sources
+
+  async createSource(source: InboundSourceRecord): Promise<InboundSourceRecord> {
+    try {
+      this.#db
+        .prepare('INSERT INTO sources (id, tenant, created_at, record) VALUES (?, ?, ?, ?)')
+        .run(source.id, source.tenant, source.createdAt, JSON.stringify(source));
+    } catch (error) {
+      if (isUniqueViolation(error)) throw conflict('source', source.id, error);
+      throw error;
+    }
+    return structuredClone(source);
+  }
+
+  async getSource(id: string): Promise<InboundSourceRecord | undefined> {
+    return parse(this.#db.prepare('SELECT record FROM sources WHERE id = ?').get(id) as { record: string } | undefined);
+  }
+
+  async updateSource(source: InboundSourceRecord): Promise<InboundSourceRecord | undefined> {
+    const result = this.#db.prepare('UPDATE sources SET record = ? WHERE id = ? AND tenant = ?').run(JSON.stringify(source), source.id, source.tenant);
+    return result.changes === 1 ? structuredClone(source) : undefined;
+  }
+
+  async deleteSource(tenant: string, id: string): Promise<boolean> {
+    return this.#db.prepare('DELETE FROM sources WHERE id = ? AND tenant = ?').run(id, tenant).changes === 1;
+  }
+
+  async listSources(tenant: string, page?: PageQuery): Promise<Page<InboundSourceRecord>> {
+    return this.#page<InboundSourceRecord>('sources', tenant, page, (s) => ({ at: s.createdAt, id: s.id }));
+  }
+
+  // ------------------------------------------------------------------ replay protection
+
+  async addSeenId(key: string, expiresAt: number, now: number = Date.now()): Promise<boolean> {
+    const result = this.#db
+      .prepare(
+        `INSERT INTO seen_ids (key, expires_at) VALUES (?, ?)
+         ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE seen_ids.expires_at <= ?`,
+      )
+      .run(key, expiresAt, now);
+    return result.changes === 1;
+  }
+
+  // ------------------------------------------------------------------ retention
+
+  async purge(options: { before: number; now: number; limit: number }): Promise<number> {
+    const { before, now, limit } = options;
+    return this.#db.transaction(() => {
+      let deleted = this.#db
+        .prepare('DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE started_at < ? ORDER BY started_at LIMIT ?)')
+        .run(before, limit).changes;
+      const finished = this.#db
+        .prepare(
+          `SELECT id FROM messages m WHERE created_at < ?
+             AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status IN ('pending', 'awaiting_callback'))
+           ORDER BY created_at, id LIMIT ?`,
+        )
+        .pluck()
+        .all(before, limit) as string[];
+      const deleteCallbacks = this.#db.prepare('DELETE FROM callbacks WHERE message_id = ?');
+      const deleteDeliveries = this.#db.prepare('DELETE FROM deliveries WHERE message_id = ?');
+      const deleteMessage = this.#db.prepare('DELETE FROM messages WHERE id = ?');
+      for (const id of finished) {
+        deleted += deleteCallbacks.run(id).changes + deleteDeliveries.run(id).changes + deleteMessage.run(id).changes;
+      }
+      deleted += this.#db
+        .prepare('DELETE FROM seen_ids WHERE key IN (SELECT key FROM seen_ids WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)')
+        .run(now, limit).changes;
+      return deleted;
+    }).immediate();
+  }
+
+  /** Wakes listeners in this process only; workers in other processes sharing the file find work by polling. */
+  onWake(listener: () => void): () => void {
+    this.#wakeListeners.add(listener);
+    return () => this.#wakeListeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.#wakeListeners.clear();
+    if (this.#db.open) this.#db.close();
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  #migrate(): void {
+    // IMMEDIATE takes the write lock first, so two processes opening one fresh file migrate it once.
+    this.#db.transaction(() => {
+      const version = this.#db.pragma('user_version', { simple: true }) as number;
+      for (let i = version; i < MIGRATIONS.length; i++) this.#db.exec(MIGRATIONS[i] as string);
+      if (version < MIGRATIONS.length) this.#db.pragma(`user_version = ${MIGRATIONS.length}`);
+    }).immediate();
+  }
+
+  #insertDeliveries(deliveries: DeliveryRecord[]): void {
+    for (const d of deliveries) {
+      try {
+        this.#insertDelivery.run({
+          id: d.id, tenant: d.tenant, messageId: d.messageId, endpointId: d.endpointId, status: d.status,
+          attemptCount: d.attemptCount, nextAttemptAt: d.nextAttemptAt, leaseOwner: d.leaseOwner ?? null,
+          leaseExpiresAt: d.leaseExpiresAt ?? null, lastError: d.lastError ?? null, createdAt: d.createdAt, updatedAt: d.updatedAt,
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw conflict('delivery', d.id, error);
+        throw error;
+      }
+    }
+  }
+
+  #recordAttempt(attempt: AttemptRecord): void {
+    this.#insertAttempt.run(
+      attempt.id, attempt.tenant, attempt.endpointId, attempt.messageId ?? null, attempt.deliveryId ?? null,
+      attempt.startedAt, JSON.stringify(attempt),
+    );
+  }
+
+  #dueIds(now: number, limit: number): string[] {
+    return this.#db
+      .prepare(
+        `SELECT id FROM deliveries
+         WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
+         ORDER BY next_attempt_at, id LIMIT ?`,
+      )
+      .pluck()
+      .all(now, now, limit) as string[];
+  }
+
+  /** Walks due deliveries in due order in batches, skipping endpoints already at their limit of live leases. */
+  #dueIdsWithinEndpointLimit(now: number, limit: number, perEndpointLimit: number): string[] {
+    const held = new Map<string, number>();
+    const live = this.#db
+      .prepare(
+        `SELECT endpoint_id, count(*) AS n FROM deliveries
+         WHERE status = 'pending' AND lease_owner IS NOT NULL AND lease_expires_at > ? GROUP BY endpoint_id`,
+      )
+      .all(now) as { endpoint_id: string; n: number }[];
+    for (const row of live) held.set(row.endpoint_id, row.n);
+    const batch = this.#db.prepare(
+      `SELECT id, endpoint_id, next_attempt_at FROM deliveries
+       WHERE status = 'pending' AND next_attempt_at <= @now AND (lease_expires_at IS NULL OR lease_expires_at <= @now)
+         AND (@at IS NULL OR next_attempt_at > @at OR (next_attempt_at = @at AND id > @id))
+       ORDER BY next_attempt_at, id LIMIT @take`,
+    );
+    const picked: string[] = [];
+    const take = Math.max(100, limit * 4);
+    let after: { at: number; id: string } | undefined;
+    while (picked.length < limit) {
+      const rows = batch.all({ now, at: after?.at ?? null, id: after?.id ?? null, take }) as { id: string; endpoint_id: string; next_attempt_at: number }[];
+      for (const row of rows) {
+        const count = held.get(row.endpoint_id) ?? 0;
+        if (count >= perEndpointLimit) continue;
+        held.set(row.endpoint_id, count + 1);
+        picked.push(row.id);
+        if (picked.length >= limit) break;
+      }
+      if (rows.length < take) break;
+      const last = rows[rows.length - 1]!;
+      after = { at: last.next_attempt_at, id: last.id };
+    }
+    return picked;
+  }
+
+  #page<T>(table: 'endpoints' | 'sources', tenant: string, page: PageQuery | undefined, position: (item: T) => { at: number; id: string }): Page<T> {
+    const limit = pageLimit(page?.limit);
+    const cursor = page?.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    const rows = this.#db
+      .prepare(`SELECT record FROM ${table} WHERE tenant = ? AND ${KEYSET} ORDER BY created_at DESC, id DESC LIMIT ?`)
+      .all(tenant, cursor?.at ?? null, cursor?.at ?? null, cursor?.at ?? null, cursor?.id ?? null, limit + 1) as { record: string }[];
+    return toPage(rows.map((row) => JSON.parse(row.record) as T), limit, position);
+  }
+
+  #wake(): void {
+    for (const listener of this.#wakeListeners) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure is its own; the write already committed.
+      }
+    }
+  }
+}
+
+/**
+ * Opens (creating and migrating when needed) the SQLite store at `path`.
+ *
+ * @example
+ * ```ts
+ * const store = createSqliteStore(); // ./data/hookline.db
+ * ```
+ */
+export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore {
+  return new SqliteStore(options);
+}

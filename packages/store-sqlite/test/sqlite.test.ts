@@ -1,0 +1,172 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SQLITE_PATH, createSqliteStore } from '@hookline/store-sqlite';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'hookline-sqlite-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const T0 = 1_700_000_000_000;
+
+describe('opening a SQLite file', () => {
+  it('defaults to ./data/hookline.db', () => {
+    expect(DEFAULT_SQLITE_PATH).toBe('./data/hookline.db');
+  });
+
+  it('creates missing directories, switches to WAL and runs the migrations once', async () => {
+    const path = join(dir, 'nested', 'deeper', 'hookline.db');
+    const store = createSqliteStore({ path });
+    expect(existsSync(path)).toBe(true);
+    expect(store.schemaVersion).toBe(1);
+    await store.close();
+
+    const raw = new Database(path, { readonly: true });
+    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(raw.pragma('user_version', { simple: true })).toBe(1);
+    const tables = raw.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
+    expect(tables).toEqual(['attempts', 'callbacks', 'deliveries', 'endpoints', 'messages', 'seen_ids', 'sources']);
+    raw.close();
+  });
+
+  it('keeps data across a reopen without migrating again', async () => {
+    const path = join(dir, 'reopen.db');
+    const first = createSqliteStore({ path });
+    await first.addSeenId('github:1', T0 + 1000, T0);
+    await first.close();
+    const second = createSqliteStore({ path });
+    expect(second.schemaVersion).toBe(1);
+    expect(await second.addSeenId('github:1', T0 + 1000, T0 + 1)).toBe(false);
+    await second.close();
+  });
+
+  it('uses the claim, history and purge indexes', async () => {
+    const path = join(dir, 'plans.db');
+    (await createSqliteStore({ path }).close());
+    const raw = new Database(path);
+    const plan = (sql: string) => raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all().map((row) => (row as { detail: string }).detail).join(' | ');
+    expect(plan(`SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= 1 AND (lease_expires_at IS NULL OR lease_expires_at <= 1) ORDER BY next_attempt_at, id LIMIT 10`))
+      .toContain('USING INDEX deliveries_due');
+    expect(plan(`SELECT record FROM attempts WHERE tenant = 'a' AND endpoint_id = 'e' ORDER BY started_at DESC, id DESC LIMIT 51`))
+      .toContain('USING INDEX attempts_by_endpoint');
+    expect(plan(`SELECT id FROM attempts WHERE started_at < 5 ORDER BY started_at LIMIT 10`)).toContain('INDEX attempts_by_started');
+    expect(plan(`SELECT id FROM messages m WHERE created_at < 5 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status IN ('pending', 'awaiting_callback')) ORDER BY created_at, id LIMIT 10`))
+      .not.toContain('SCAN d');
+    raw.close();
+  });
+});
+
+describe('a process killed mid-run', () => {
+  let worker: string;
+
+  beforeAll(async () => {
+    // The child runs the store from source, bundled here, so the test never depends on a stale dist/.
+    worker = join(dir, 'crash-worker.cjs');
+    const entry = join(dir, 'crash-entry.ts');
+    writeFileSync(
+      entry,
+      `
+      import { createSqliteStore } from '@hookline/store-sqlite';
+      void (async () => {
+      const [path] = process.argv.slice(2);
+      const T0 = ${T0};
+      const store = createSqliteStore({ path });
+      const endpoint = { id: 'ep_1', tenant: 'acme', name: 'e', url: 'https://example.com', method: 'POST', headers: {},
+        auth: { type: 'none' }, triggers: ['*'], active: true, createdAt: T0, updatedAt: T0 };
+      await store.createEndpoint(endpoint);
+      let n = 0;
+      async function publishOne() {
+        n += 1;
+        const id = 'msg_' + String(n).padStart(6, '0');
+        await store.createMessage({
+          message: { id, tenant: 'acme', type: 't', data: { n }, createdAt: T0 },
+          deliveries: [{ id: 'dlv_' + id, tenant: 'acme', messageId: id, endpointId: 'ep_1', status: 'pending',
+            attemptCount: 0, nextAttemptAt: T0 + n, createdAt: T0, updatedAt: T0 }],
+        });
+        process.stdout.write('committed ' + id + '\\n');
+      }
+      for (let i = 0; i < 200; i++) await publishOne();
+      const leased = await store.claimDue({ now: T0 + 1000, owner: 'doomed', leaseMs: 30_000, limit: 60 });
+      for (const d of leased.slice(0, 10)) {
+        await store.finishAttempt({ owner: 'doomed', outcome: { status: 'succeeded' }, attempt: {
+          id: 'att_' + d.id, tenant: 'acme', endpointId: 'ep_1', deliveryId: d.id, messageId: d.messageId, number: 1,
+          trigger: 'scheduled', request: { method: 'POST', url: 'https://example.com', headers: {}, body: '{}' },
+          durationMs: 1, startedAt: T0 + 1000, succeeded: true } });
+        process.stdout.write('succeeded ' + d.id + '\\n');
+      }
+      process.stdout.write('ready\\n');
+      for (;;) await publishOne();
+      })();
+      `,
+    );
+    await build({
+      entryPoints: [entry],
+      outfile: worker,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      external: ['better-sqlite3'],
+      alias: {
+        '@hookline/store-sqlite': join(root, 'packages/store-sqlite/src/index.ts'),
+        '@hookline/store': join(root, 'packages/store/src/index.ts'),
+        '@hookline/errors': join(root, 'packages/errors/src/index.ts'),
+      },
+      nodePaths: [join(root, 'node_modules')],
+      logLevel: 'silent',
+    });
+  });
+
+  it('leaves every pending delivery claimable after SIGKILL, including those it held leases on', async () => {
+    const path = join(dir, 'crash.db');
+    const child = spawn(process.execPath, [worker, path], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_PATH: join(root, 'node_modules') } });
+    const committed = new Set<string>();
+    const succeeded = new Set<string>();
+    let buffered = '';
+    await new Promise<void>((resolve, reject) => {
+      let readySeen = false;
+      let afterReady = 0;
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (chunk: string) => {
+        buffered += chunk;
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        for (const line of lines) {
+          if (line.startsWith('committed ')) {
+            committed.add(line.slice('committed '.length));
+            if (readySeen) afterReady += 1;
+          } else if (line.startsWith('succeeded ')) succeeded.add(line.slice('succeeded '.length));
+          else if (line === 'ready') readySeen = true;
+        }
+        // Kill while it is busy writing, some way into the post-ready publishing.
+        if (readySeen && afterReady >= 150 && child.exitCode === null && !child.killed) child.kill('SIGKILL');
+      });
+      child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`child exited with ${code}`))));
+    });
+
+    const store = createSqliteStore({ path });
+    const raw = new Database(path, { readonly: true });
+    const messages = raw.prepare('SELECT id FROM messages').pluck().all() as string[];
+    const pendingIds = raw.prepare(`SELECT id FROM deliveries WHERE status = 'pending'`).pluck().all() as string[];
+    expect(raw.prepare('SELECT count(*) FROM deliveries').pluck().get()).toBe(messages.length);
+    raw.close();
+
+    for (const id of committed) expect(messages).toContain(id);
+    expect(succeeded.size).toBe(10);
+    expect(pendingIds).toHaveLength(messages.length - 10);
+
+    // Leases held by the killed process block only until they lapse.
+    const early = await store.claimDue({ now: T0 + 1000, owner: 'survivor', leaseMs: 60_000, limit: 100_000 });
+    expect(early).toHaveLength(pendingIds.length - 50);
+    const afterLapse = await store.claimDue({ now: T0 + 31_000, owner: 'survivor', leaseMs: 30_000, limit: 100_000 });
+    expect(afterLapse).toHaveLength(50);
+    expect(new Set([...early, ...afterLapse].map((d) => d.id))).toEqual(new Set(pendingIds));
+    for (const id of succeeded) expect((await store.getDelivery(id))?.status).toBe('succeeded');
+    await store.close();
+  });
+});
