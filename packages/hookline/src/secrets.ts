@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { HooklineError } from '@hookline/errors';
 
 const VERSION = 'v1';
@@ -59,6 +59,19 @@ export function createSecretBox(key: string | Uint8Array): SecretBox {
 export function secretHint(secret: string): string {
   const prefix = /^[a-z]+_/.exec(secret)?.[0] ?? '';
   return secret.length <= prefix.length + 8 ? `${prefix}…` : `${prefix}…${secret.slice(-4)}`;
+}
+
+/**
+ * A key for one purpose derived from the app's secret key (HKDF-SHA256), so one configured key can seal secrets and
+ * mint callback tokens without either use weakening the other.
+ *
+ * @example
+ * ```ts
+ * const tokenKey = deriveSubkey(process.env.HOOKLINE_SECRET_KEY!, 'hookline callback tokens');
+ * ```
+ */
+export function deriveSubkey(key: string | Uint8Array, purpose: string): Uint8Array {
+  return new Uint8Array(hkdfSync('sha256', normaliseKey(key), new Uint8Array(0), purpose, 32));
 }
 
 function normaliseKey(key: string | Uint8Array): Buffer {

@@ -122,7 +122,7 @@ describe('receive: replays', () => {
   });
 
   it('remembers delivery ids in the store, so a second hookline on the same store drops the replay too', async () => {
-    const { hooks, store } = receiverHookline();
+    const { hooks, store, clock } = receiverHookline();
     const source = await hooks.createSource({ name: 'repo', platform: 'github', config: { secret: 's3cret' } });
     const request = githubRequest({ url: source.path, secret: 's3cret', body: { a: 1 }, deliveryId: 'cross-process' });
     await hooks.handle(request);
@@ -131,7 +131,7 @@ describe('receive: replays', () => {
     const { createSecretBox } = await import('../../src/secrets.js');
     const { fakeDispatcher } = await import('../http/fake-dispatcher.js');
     const { silentLogger } = await import('../../src/http/logger.js');
-    const other = composeHookline({ dispatcher: fakeDispatcher(), store, secretBox: createSecretBox('0'.repeat(64)), logger: silentLogger });
+    const other = composeHookline({ dispatcher: fakeDispatcher(), store, secretBox: createSecretBox('0'.repeat(64)), logger: silentLogger, now: () => clock.ms });
 
     expect(json(await other.handle(request))).toEqual({ status: 'duplicate', id: 'cross-process' });
   });
