@@ -3,11 +3,11 @@
  * (endpoints, publish, signed deliveries with retries, history, callbacks), the receive side (inbound sources,
  * verification, replay drop, JSONPath matches, `on` and `waitFor`) and `handle` / `handleAdmin` for an adapter to serve.
  */
-export { createHookline, composeHookline, type HooklineOptions, type ComposeOptions } from './http/hookline.js';
+export { createHookline, type HooklineOptions } from './http/hookline.js';
 export { createSecretBox, secretHint, type SecretBox } from './secrets.js';
 export { createDispatcher, DEFAULT_RETRY_SCHEDULE, parseRetrySchedule } from './outbound/index.js';
 export type { DispatcherOptions, Clock, Timers, DispatcherLogger, DestinationPolicy, SigningOptions } from './outbound/index.js';
-export { createReceiver, type ReceiverOptions, type ReceiveOutcome } from './inbound/receiver.js';
+export type { ReceiveOutcome } from './inbound/receiver.js';
 export { consoleLogger, silentLogger, type Logger } from './http/logger.js';
 export type {
   HookRequest, HookResponse, Dispatcher, Receiver, Hookline, EndpointAuthInput, Endpoint, EndpointInput, PublishInput,
