@@ -154,6 +154,9 @@ export function anyHmacMatches(
  * (`payload_too_large`). A declared Content-Length over the limit is refused too.
  */
 export function readBody(request: WebhookRequest, maxBodyBytes: number): Uint8Array {
+  if (typeof request !== 'object' || request === null || typeof request.headers !== 'object' || request.headers === null) {
+    throw new HooklineError('bad_request', 'A webhook request needs method, url, headers and body.');
+  }
   const body: unknown = request.body;
   const size = body instanceof Uint8Array ? body.byteLength : typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : -1;
   if (size > maxBodyBytes) throw tooLarge(maxBodyBytes);
