@@ -1,0 +1,645 @@
+import { createHash, createHmac } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { isHooklineError } from '@hookline/errors';
+import { nextEvent, setup, startReceiver, tick } from './helpers.js';
+
+type Receiver = Awaited<ReturnType<typeof startReceiver>>;
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  while (cleanup.length > 0) await cleanup.pop()!();
+});
+
+async function receiver(handler?: Parameters<typeof startReceiver>[0]): Promise<Receiver> {
+  const r = await startReceiver(handler);
+  cleanup.push(() => r.close());
+  return r;
+}
+
+async function started(overrides: Parameters<typeof setup>[0] = {}) {
+  const ctx = await setup(overrides);
+  ctx.dispatcher.start();
+  cleanup.push(() => ctx.dispatcher.stop());
+  return ctx;
+}
+
+/** Lets the workers reach their idle wait after an event (several I/O turns, no wall-clock waiting). */
+async function settle() {
+  for (let i = 0; i < 10; i++) await tick();
+}
+
+function caught(promise: Promise<unknown>): Promise<{ code: string; status: number; details?: Record<string, unknown> }> {
+  return promise.then(
+    () => {
+      throw new Error('expected a HooklineError');
+    },
+    (error: unknown) => {
+      if (!isHooklineError(error)) throw error;
+      return { code: error.code, status: error.status, ...(error.details === undefined ? {} : { details: error.details }) };
+    },
+  );
+}
+
+describe('delivery', () => {
+  it('delivers the ConductorOne envelope with a JWT that verifies with plain jose against the JWKS', async () => {
+    const r = await receiver();
+    const { dispatcher } = await started();
+    const { endpoint } = await dispatcher.createEndpoint({ name: 'Jira', url: r.url, triggers: ['AccessRequestCreated'] });
+    const succeeded = nextEvent(dispatcher, 'delivery.succeeded');
+    const { messageId, deliveries } = await dispatcher.publish({ type: 'AccessRequestCreated', data: { id: '123', friendly_id: 'AR-123' } });
+    expect(deliveries).toBe(1);
+    const event = await succeeded;
+    expect(event.delivery).toMatchObject({ messageId, endpointId: endpoint.id, status: 'succeeded', attemptCount: 1 });
+
+    const request = r.requests[0]!;
+    const body = JSON.parse(request.body);
+    expect(body).toEqual({
+      version: 'v1',
+      webhookId: messageId,
+      callbackUrl: expect.stringMatching(/^https:\/\/hooks\.acme\.example\/callbacks\/[A-Za-z0-9_-]{43}$/),
+      event: 'AccessRequestCreated',
+      payload: { '@type': 'type.googleapis.com/AccessRequestCreated', id: '123', friendly_id: 'AR-123' },
+    });
+    expect(request.headers['content-type']).toBe('application/json');
+    expect(request.headers['webhook-id']).toBe(messageId);
+
+    const token = String(request.headers.authorization).replace(/^Bearer /, '');
+    const jwks = createLocalJWKSet((await dispatcher.jwks()) as Parameters<typeof createLocalJWKSet>[0]);
+    const { payload } = await jwtVerify(token, jwks, { issuer: 'acme.example', audience: new URL(r.url).host });
+    expect(payload).toMatchObject({
+      c1typ: 'wh', htm: 'POST', htu: r.url,
+      htb_s256: createHash('sha256').update(request.body).digest('base64'),
+    });
+    expect(payload.exp! - payload.iat!).toBe(120);
+  });
+
+  it('retries on failures following the schedule, then succeeds, keeping the webhook id on every try', async () => {
+    const statuses = [500, 503, 200];
+    const r = await receiver((_req, res) => res.writeHead(statuses.shift() ?? 200).end());
+    const { dispatcher, time } = await started();
+    await dispatcher.createEndpoint({ name: 'flaky', url: r.url, triggers: ['*'] });
+
+    const firstFailure = nextEvent(dispatcher, 'delivery.failed');
+    const start = time.now;
+    const { messageId } = await dispatcher.publish({ type: 'x.happened', data: { n: 1 } });
+    const failed1 = await firstFailure;
+    expect(failed1.attempt.error).toEqual({ code: 'http_status', message: 'HTTP 500' });
+    // random() = 0.5 means no jitter: exactly 5 s after the first attempt ended.
+    expect(failed1.nextAttemptAt - time.now).toBe(5_000);
+
+    await settle();
+    time.advance(failed1.nextAttemptAt - time.now - 1);
+    await settle();
+    expect(r.requests).toHaveLength(1);
+
+    const secondFailure = nextEvent(dispatcher, 'delivery.failed');
+    time.advance(1);
+    const failed2 = await secondFailure;
+    expect(failed2.attempt.number).toBe(2);
+    expect(failed2.nextAttemptAt - time.now).toBe(300_000);
+
+    const success = nextEvent(dispatcher, 'delivery.succeeded');
+    await settle();
+    time.advance(300_000);
+    const done = await success;
+    expect(done.delivery.attemptCount).toBe(3);
+    expect(time.now - start).toBeGreaterThanOrEqual(305_000);
+
+    expect(new Set(r.requests.map((q) => q.headers['webhook-id']))).toEqual(new Set([messageId]));
+    const jtis = r.requests.map((q) => JSON.parse(Buffer.from(String(q.headers.authorization).split('.')[1]!, 'base64url').toString()).jti);
+    expect(new Set(jtis).size).toBe(3);
+
+    const history = await dispatcher.listAttempts({ messageId });
+    expect(history.items.map((a) => [a.number, a.response?.status, a.trigger])).toEqual([
+      [3, 200, 'scheduled'], [2, 503, 'scheduled'], [1, 500, 'scheduled'],
+    ]);
+  });
+
+  it('applies ±20 % jitter to scheduled delays', async () => {
+    const r = await receiver((_req, res) => res.writeHead(500).end());
+    const { dispatcher, time } = await started({ random: () => 0 });
+    await dispatcher.createEndpoint({ name: 'down', url: r.url, triggers: ['*'] });
+    const failed = nextEvent(dispatcher, 'delivery.failed');
+    await dispatcher.publish({ type: 't', data: null });
+    const event = await failed;
+    expect(event.nextAttemptAt - time.now).toBe(4_000);
+  });
+
+  it('gives up after the last scheduled try with delivery.exhausted', async () => {
+    const r = await receiver((_req, res) => res.writeHead(500).end());
+    const { dispatcher, time } = await started({ retrySchedule: [0, 10] });
+    await dispatcher.createEndpoint({ name: 'down', url: r.url, triggers: ['*'] });
+    const failed = nextEvent(dispatcher, 'delivery.failed');
+    const { messageId } = await dispatcher.publish({ type: 't', data: {} });
+    await failed;
+    const exhausted = nextEvent(dispatcher, 'delivery.exhausted');
+    await settle();
+    time.advance(10_000);
+    const event = await exhausted;
+    expect(event.delivery).toMatchObject({ status: 'exhausted', attemptCount: 2, lastError: 'HTTP 500' });
+    expect((await dispatcher.getMessage(messageId)).deliveries[0]!.status).toBe('exhausted');
+  });
+
+  it('disables the endpoint on 410 Gone and cancels the delivery', async () => {
+    const r = await receiver((_req, res) => res.writeHead(410).end('gone'));
+    const { dispatcher } = await started();
+    const { endpoint } = await dispatcher.createEndpoint({ name: 'old', url: r.url, triggers: ['*'] });
+    const disabled = nextEvent(dispatcher, 'endpoint.disabled');
+    const { messageId } = await dispatcher.publish({ type: 't', data: {} });
+    const event = await disabled;
+    expect(event.reason).toBe('gone');
+    expect(event.endpoint).toMatchObject({ id: endpoint.id, active: false, disabledReason: 'gone' });
+    expect(await dispatcher.getEndpoint(endpoint.id)).toMatchObject({ active: false, disabledReason: 'gone' });
+    expect((await dispatcher.getMessage(messageId)).deliveries[0]!.status).toBe('cancelled');
+    expect((await dispatcher.publish({ type: 't', data: {} })).deliveries).toBe(0);
+  });
+
+  it('waits the Retry-After of a 429, and at least 60 s when a 429 gives none', async () => {
+    const answers: Array<[number, Record<string, string>]> = [[429, { 'retry-after': '120' }], [429, {}], [200, {}]];
+    const r = await receiver((_req, res) => {
+      const [status, headers] = answers.shift()!;
+      res.writeHead(status, headers).end();
+    });
+    const { dispatcher, time } = await started();
+    await dispatcher.createEndpoint({ name: 'busy', url: r.url, triggers: ['*'] });
+    const first = nextEvent(dispatcher, 'delivery.failed');
+    await dispatcher.publish({ type: 't', data: {} });
+    const e1 = await first;
+    expect(e1.nextAttemptAt - time.now).toBe(120_000);
+    const second = nextEvent(dispatcher, 'delivery.failed');
+    await settle();
+    time.advance(120_000);
+    const e2 = await second;
+    // The schedule says 5 min for the third try; a 429 without Retry-After waits max(schedule, 60 s).
+    expect(e2.nextAttemptAt - time.now).toBe(300_000);
+    const ok = nextEvent(dispatcher, 'delivery.succeeded');
+    await settle();
+    time.advance(300_000);
+    await ok;
+  });
+
+  it('raises the first retry to 60 s after a 429 without Retry-After', async () => {
+    const r = await receiver((_req, res) => res.writeHead(429).end());
+    const { dispatcher, time } = await started();
+    await dispatcher.createEndpoint({ name: 'busy', url: r.url, triggers: ['*'] });
+    const failed = nextEvent(dispatcher, 'delivery.failed');
+    await dispatcher.publish({ type: 't', data: {} });
+    const e = await failed;
+    expect(e.nextAttemptAt - time.now).toBe(60_000);
+  });
+
+  it('times out a receiver that never answers and waits at least 60 s', async () => {
+    const r = await receiver(() => {
+      /* never answers */
+    });
+    const { dispatcher, time } = await started({ requestTimeoutMs: 150 });
+    await dispatcher.createEndpoint({ name: 'hang', url: r.url, triggers: ['*'] });
+    const failed = nextEvent(dispatcher, 'delivery.failed');
+    await dispatcher.publish({ type: 't', data: {} });
+    const e = await failed;
+    expect(e.attempt.error).toEqual({ code: 'timeout', message: 'No complete response within 150 ms.' });
+    expect(e.attempt.response).toBeUndefined();
+    expect(e.nextAttemptAt - time.now).toBe(60_000);
+  });
+
+  it('does not follow a redirect and counts it as a failure', async () => {
+    const target = await receiver();
+    const r = await receiver((_req, res) => res.writeHead(302, { location: target.url }).end());
+    const { dispatcher } = await started();
+    await dispatcher.createEndpoint({ name: 'moved', url: r.url, triggers: ['*'] });
+    const failed = nextEvent(dispatcher, 'delivery.failed');
+    await dispatcher.publish({ type: 't', data: {} });
+    const e = await failed;
+    expect(e.attempt.error?.code).toBe('redirect_not_followed');
+    expect(e.attempt.response?.status).toBe(302);
+    expect(e.attempt.response?.headers.location).toBe(target.url);
+    expect(target.requests).toHaveLength(0);
+  });
+
+  it('keeps at most 64 KiB of a huge response body', async () => {
+    const huge = 'x'.repeat(2 * 1024 * 1024);
+    const r = await receiver((_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end(huge));
+    const { dispatcher } = await started();
+    await dispatcher.createEndpoint({ name: 'chatty', url: r.url, triggers: ['*'] });
+    const ok = nextEvent(dispatcher, 'delivery.succeeded');
+    await dispatcher.publish({ type: 't', data: {} });
+    const e = await ok;
+    expect(e.attempt.response).toMatchObject({ status: 200, truncated: true });
+    expect(e.attempt.response!.body).toBe('x'.repeat(64 * 1024));
+  });
+
+  it('records history with credentials, signatures and URL passwords redacted', async () => {
+    const r = await receiver();
+    const { dispatcher } = await started();
+    const basic = await dispatcher.createEndpoint({
+      name: 'basic', url: r.url.replace('http://', 'http://user:pw@'), triggers: ['*'],
+      auth: { type: 'basic', username: 'svc', password: 'p4ssw0rd-very-secret' }, headers: { 'X-Api-Key': 'key-123', 'X-Team': 'blue' },
+    });
+    const hmac = await dispatcher.createEndpoint({
+      name: 'hmac', url: r.url, triggers: ['*'], auth: { type: 'hmac', secret: 'shared-secret-value', header: 'X-Sig', prefix: 'sha256=' },
+    });
+    const done = new Set<string>();
+    const both = new Promise<void>((resolve) => {
+      dispatcher.on((event) => {
+        if (event.type === 'delivery.succeeded') done.add(event.delivery.endpointId);
+        if (done.size === 2) resolve();
+      });
+    });
+    const { messageId } = await dispatcher.publish({ type: 't', data: { a: 1 } });
+    await both;
+
+    const byEndpoint = Object.fromEntries((await dispatcher.listAttempts({ messageId })).items.map((a) => [a.endpointId, a]));
+    const basicAttempt = byEndpoint[basic.endpoint.id]!;
+    expect(basicAttempt.request.headers).toMatchObject({ authorization: '[redacted]', 'X-Api-Key': '[redacted]', 'X-Team': 'blue' });
+    expect(basicAttempt.request.url).toBe(r.url);
+    const hmacAttempt = byEndpoint[hmac.endpoint.id]!;
+    expect(hmacAttempt.request.headers['x-sig']).toBe('[redacted]');
+    expect(JSON.stringify(byEndpoint)).not.toMatch(/p4ssw0rd|shared-secret-value|key-123|Bearer|Basic /);
+
+    // What the receivers really got.
+    const basicReq = r.requests.find((q) => q.headers['x-team'] === 'blue')!;
+    expect(basicReq.headers.authorization).toBe(`Basic ${Buffer.from('svc:p4ssw0rd-very-secret').toString('base64')}`);
+    const hmacReq = r.requests.find((q) => q.headers['x-sig'] !== undefined)!;
+    expect(hmacReq.headers['x-sig']).toBe(`sha256=${createHmac('sha256', 'shared-secret-value').update(hmacReq.body).digest('hex')}`);
+  });
+
+  it('signs Standard Webhooks that verify with the spec math, returning a generated whsec_ once', async () => {
+    const r = await receiver();
+    const { dispatcher, store } = await started();
+    const { endpoint, secret } = await dispatcher.createEndpoint({ name: 'sw', url: r.url, triggers: ['*'], auth: { type: 'standard-webhooks' } });
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
+    expect(endpoint.auth).toEqual({ type: 'standard-webhooks', hint: `whsec_…${secret!.slice(-4)}` });
+    expect(JSON.stringify(await dispatcher.getEndpoint(endpoint.id))).not.toContain(secret!.slice(6));
+    // At rest the secret is sealed, never in the clear.
+    expect(JSON.stringify(await store.getEndpoint('default', endpoint.id))).not.toContain(secret!.slice(6));
+
+    const ok = nextEvent(dispatcher, 'delivery.succeeded');
+    const { messageId } = await dispatcher.publish({ type: 't', data: { a: 'é' } });
+    await ok;
+    const req = r.requests[0]!;
+    expect(req.headers['webhook-id']).toBe(messageId);
+    const signed = `${req.headers['webhook-id']}.${req.headers['webhook-timestamp']}.${req.body}`;
+    const expected = createHmac('sha256', Buffer.from(secret!.slice('whsec_'.length), 'base64')).update(signed).digest('base64');
+    expect(req.headers['webhook-signature']).toBe(`v1,${expected}`);
+  });
+
+  it('sends bearer tokens and custom methods, and renders body templates', async () => {
+    const r = await receiver();
+    const { dispatcher } = await started();
+    await dispatcher.createEndpoint({
+      name: 'tpl', url: r.url, method: 'PUT', triggers: ['AccessRequestCreated'], auth: { type: 'bearer', token: 'tok_abcdefghijkl' },
+      bodyTemplate: '{"summary": "{{data.requester.name}} asks", "kind": "{{event_type}}", "groups": {{json (pluck data.access_groups "name")}} }',
+    });
+    const ok = nextEvent(dispatcher, 'delivery.succeeded');
+    await dispatcher.publish({
+      type: 'AccessRequestCreated',
+      data: { requester: { name: 'Ann "the admin"' }, access_groups: [{ name: 'prod' }, { name: 'dev' }] },
+    });
+    await ok;
+    const req = r.requests[0]!;
+    expect(req.method).toBe('PUT');
+    expect(req.headers.authorization).toBe('Bearer tok_abcdefghijkl');
+    expect(JSON.parse(req.body)).toEqual({ summary: 'Ann "the admin" asks', kind: 'AccessRequestCreated', groups: ['prod', 'dev'] });
+  });
+
+  it('delivers only to endpoints whose triggers and JSONPath filter match', async () => {
+    const r = await receiver();
+    const { dispatcher } = await started();
+    await dispatcher.createEndpoint({ name: 'approved', url: r.url, triggers: ['AccessRequestApproved'] });
+    await dispatcher.createEndpoint({ name: 'prefix', url: r.url, triggers: ['AccessRequest*'] });
+    await dispatcher.createEndpoint({ name: 'filtered', url: r.url, triggers: ['*'], filter: { '$.integration': 'postgres' } });
+    await dispatcher.createEndpoint({ name: 'inactive', url: r.url, triggers: ['*'], active: false });
+    expect((await dispatcher.publish({ type: 'AccessRequestApproved', data: { integration: 'mysql' } })).deliveries).toBe(2);
+    expect((await dispatcher.publish({ type: 'AccessRequestCreated', data: { integration: 'postgres' } })).deliveries).toBe(2);
+    expect((await dispatcher.publish({ type: 'other', data: { integration: 'mysql' } })).deliveries).toBe(0);
+  });
+});
+
+describe('asynchronous completion', () => {
+  async function awaitingCallback() {
+    const r = await receiver((_req, res) => res.writeHead(202).end());
+    const ctx = await started();
+    const { endpoint } = await ctx.dispatcher.createEndpoint({ name: 'provisioner', url: r.url, triggers: ['*'] });
+    const awaiting = nextEvent(ctx.dispatcher, 'delivery.awaiting_callback');
+    const { messageId } = await ctx.dispatcher.publish({ type: 'c1.webhooks.v1.PayloadProvisionStep', data: { taskId: 't1' } });
+    const event = await awaiting;
+    const token = JSON.parse(r.requests[0]!.body).callbackUrl.split('/').pop() as string;
+    return { ...ctx, r, endpoint, messageId, event, token };
+  }
+  const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+
+  it('leaves a 202 awaiting its callback, then records an approve and hands it to the app', async () => {
+    const { dispatcher, messageId, endpoint, event, token } = await awaitingCallback();
+    expect(event.delivery.status).toBe('awaiting_callback');
+    expect((await dispatcher.getMessage(messageId)).deliveries[0]!.status).toBe('awaiting_callback');
+    const handled: unknown[] = [];
+    dispatcher.onCallback((answer) => {
+      handled.push(answer);
+    });
+    const answer = await dispatcher.handleCallback(token, json({ version: 'v1', approve: { comment: 'done' } }));
+    expect(answer).toEqual({
+      tenant: 'default', messageId, endpointId: endpoint.id, deliveryId: event.delivery.id, decision: 'approve', comment: 'done',
+      body: { version: 'v1', approve: { comment: 'done' } },
+    });
+    expect(handled).toEqual([answer]);
+    expect((await dispatcher.getMessage(messageId)).deliveries[0]!.status).toBe('succeeded');
+
+    expect(await caught(dispatcher.handleCallback(token, json({ version: 'v1', deny: { comment: 'no' } })))).toMatchObject({
+      code: 'callback_already_answered', status: 409,
+    });
+  });
+
+  it('accepts deny and reassign answers', async () => {
+    const a = await awaitingCallback();
+    expect(await a.dispatcher.handleCallback(a.token, json({ version: 'v1', deny: { comment: 'not allowed' } }))).toMatchObject({ decision: 'deny', comment: 'not allowed' });
+    const b = await awaitingCallback();
+    expect(await b.dispatcher.handleCallback(b.token, json({ version: 'v1', reassign: { comment: 'to Bo', newStepUserIds: ['u2', 'u3'] } }))).toMatchObject({
+      decision: 'reassign', comment: 'to Bo', newStepUserIds: ['u2', 'u3'],
+    });
+  });
+
+  it('refuses a bad body with 400 and the reason, leaving the callback open', async () => {
+    const { dispatcher, token } = await awaitingCallback();
+    expect(await caught(dispatcher.handleCallback(token, new TextEncoder().encode('{not json')))).toMatchObject({ code: 'invalid_callback', status: 400 });
+    expect(await caught(dispatcher.handleCallback(token, json({ version: 'v2', approve: {} })))).toMatchObject({ code: 'invalid_callback', status: 400 });
+    expect(await caught(dispatcher.handleCallback(token, json({ version: 'v1', approve: {}, deny: {} })))).toMatchObject({ code: 'invalid_callback', status: 400 });
+    expect(await caught(dispatcher.handleCallback(token, json({ version: 'v1', reassign: { newStepUserIds: [] } })))).toMatchObject({ code: 'invalid_callback', status: 400 });
+    expect(await dispatcher.handleCallback(token, json({ version: 'v1', approve: {} }))).toMatchObject({ decision: 'approve' });
+  });
+
+  it('answers 404 for an unknown or expired token', async () => {
+    const { dispatcher, time, token } = await awaitingCallback();
+    expect(await caught(dispatcher.handleCallback('A'.repeat(43), json({ version: 'v1', approve: {} })))).toMatchObject({ code: 'callback_not_found', status: 404 });
+    expect(await caught(dispatcher.handleCallback('../../etc', json({ version: 'v1', approve: {} })))).toMatchObject({ code: 'callback_not_found', status: 404 });
+    time.advance(7 * 86_400_000);
+    expect(await caught(dispatcher.handleCallback(token, json({ version: 'v1', approve: {} })))).toMatchObject({ code: 'callback_expired', status: 404 });
+  });
+
+  it('treats a 202 as success when the body carries no callback URL', async () => {
+    const r = await receiver((_req, res) => res.writeHead(202).end());
+    const { dispatcher } = await started();
+    await dispatcher.createEndpoint({ name: 'tpl', url: r.url, triggers: ['*'], bodyTemplate: '{"id": "{{webhookId}}"}' });
+    const ok = nextEvent(dispatcher, 'delivery.succeeded');
+    await dispatcher.publish({ type: 't', data: {} });
+    expect((await ok).delivery.status).toBe('succeeded');
+  });
+});
+
+describe('test webhook, redelivery and history', () => {
+  it('sends c1.webhooks.v1.PayloadTest to an inactive endpoint and returns the full request and response', async () => {
+    const r = await receiver((_req, res) => res.writeHead(200, { 'x-receiver': 'yes' }).end('{"ok":true}'));
+    const { dispatcher } = await setup();
+    const { endpoint } = await dispatcher.createEndpoint({ name: 'off', url: r.url, triggers: ['*'], active: false });
+    const attempt = await dispatcher.testEndpoint(endpoint.id);
+    expect(attempt).toMatchObject({
+      endpointId: endpoint.id, trigger: 'test', number: 1, succeeded: true,
+      request: { method: 'POST', url: r.url },
+      response: { status: 200, body: '{"ok":true}', truncated: false },
+    });
+    expect(attempt.response!.headers['x-receiver']).toBe('yes');
+    expect(attempt.request.headers.authorization).toBe('[redacted]');
+    expect(JSON.parse(attempt.request.body)).toMatchObject({
+      version: 'v1', event: 'c1.webhooks.v1.PayloadTest', payload: { '@type': 'type.googleapis.com/c1.webhooks.v1.PayloadTest' },
+    });
+    expect(JSON.parse(r.requests[0]!.body).event).toBe('c1.webhooks.v1.PayloadTest');
+    expect((await dispatcher.listAttempts({ endpointId: endpoint.id })).items).toEqual([attempt]);
+    await dispatcher.stop();
+  });
+
+  it('reports a test against a refused destination as a failed attempt', async () => {
+    const { dispatcher, store } = await setup();
+    const { endpoint } = await dispatcher.createEndpoint({ name: 'local', url: 'http://127.0.0.1:9/hook', triggers: ['*'] });
+    const strict = (await setup({ store, destinations: {} })).dispatcher;
+    const attempt = await strict.testEndpoint(endpoint.id);
+    expect(attempt.succeeded).toBe(false);
+    expect(attempt.error?.code).toBe('destination_not_allowed');
+    await dispatcher.stop();
+    await strict.stop();
+  });
+
+  it('redelivers a message by hand with the manual trigger', async () => {
+    const r = await receiver();
+    const { dispatcher } = await started();
+    const { endpoint } = await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
+    const first = nextEvent(dispatcher, 'delivery.succeeded');
+    const { messageId } = await dispatcher.publish({ type: 't', data: { v: 1 } });
+    await first;
+    const again = nextEvent(dispatcher, 'delivery.succeeded');
+    expect(await dispatcher.redeliver(messageId, { endpointId: endpoint.id })).toEqual({ deliveries: 1 });
+    await again;
+    expect(r.requests.map((q) => q.headers['webhook-id'])).toEqual([messageId, messageId]);
+    expect(r.requests[0]!.body).toBe(r.requests[1]!.body.replace(/callbacks\/[^"]+/, r.requests[0]!.body.match(/callbacks\/[^"]+/)![0]));
+    const history = await dispatcher.listAttempts({ messageId });
+    expect(history.items.map((a) => a.trigger).sort()).toEqual(['manual', 'scheduled']);
+    expect((await dispatcher.getMessage(messageId)).deliveries).toHaveLength(2);
+    expect(await caught(dispatcher.redeliver('msg_missing'))).toMatchObject({ code: 'not_found', status: 404 });
+  });
+
+  it('purges attempts older than the retention period', async () => {
+    const r = await receiver();
+    const { dispatcher, time } = await started({ purgeIntervalMs: 60_000 });
+    const { endpoint } = await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
+    const ok = nextEvent(dispatcher, 'delivery.succeeded');
+    const { messageId } = await dispatcher.publish({ type: 't', data: {} });
+    await ok;
+    expect((await dispatcher.listAttempts({ endpointId: endpoint.id })).items).toHaveLength(1);
+    await settle();
+    time.advance(8 * 86_400_000 + 120_000);
+    await settle();
+    await vi_waitFor(async () => (await dispatcher.listAttempts({ endpointId: endpoint.id })).items.length === 0);
+    expect(await caught(dispatcher.getMessage(messageId))).toMatchObject({ code: 'not_found' });
+  });
+});
+
+/** Polls a condition across I/O turns (bounded), for effects of background work with no event. */
+async function vi_waitFor(condition: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await condition()) return;
+    await tick();
+  }
+  throw new Error('condition never held');
+}
+
+describe('endpoints', () => {
+  it('validates endpoints with coded errors naming the field', async () => {
+    const { dispatcher } = await setup({ destinations: {} });
+    const base = { name: 'n', url: 'https://hooks.example.com/x', triggers: ['*'] };
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ ...base, method: 'PATCH' }, 'method'],
+      [{ ...base, url: 'http://hooks.example.com/x' }, 'url'],
+      [{ ...base, url: 'https://hooks.example.com:8443/x' }, 'url'],
+      [{ ...base, headers: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`x-h${i}`, 'v'])) }, 'headers'],
+      [{ ...base, headers: { 'Content-Length': '1' } }, 'headers.Content-Length'],
+      [{ ...base, headers: { Authorization: 'Bearer x' } }, 'headers.Authorization'],
+      [{ ...base, triggers: [] }, 'triggers'],
+      [{ ...base, auth: { type: 'oauth' } }, 'auth.type'],
+    ];
+    for (const [input, field] of cases) {
+      const error = await caught(dispatcher.createEndpoint(input as never));
+      expect(error.code, field).toBe('invalid_endpoint');
+      expect(error.status).toBe(400);
+      expect(JSON.stringify(error.details ?? {}), field).toContain(field.split('.')[0]!);
+    }
+    expect((await caught(dispatcher.createEndpoint({ ...base, bodyTemplate: '{"a": {{#if}}' }))).code).toBe('invalid_template');
+    expect((await caught(dispatcher.createEndpoint({ ...base, filter: { '$[': 1 } }))).code).toBe('invalid_jsonpath');
+    expect(await dispatcher.createEndpoint({ ...base, headers: { Authorization: 'Bearer x' }, auth: { type: 'none' } })).toBeTruthy();
+  });
+
+  it('updates, deactivates, reactivates and deletes, keeping the secret when the scheme stays', async () => {
+    const r = await receiver();
+    const { dispatcher } = await started();
+    const { endpoint, secret } = await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'], auth: { type: 'standard-webhooks' } });
+    const renamed = await dispatcher.updateEndpoint(endpoint.id, { name: 'renamed', auth: { type: 'standard-webhooks' } });
+    expect(renamed).toMatchObject({ name: 'renamed', auth: { type: 'standard-webhooks', hint: `whsec_…${secret!.slice(-4)}` } });
+    expect(await dispatcher.updateEndpoint(endpoint.id, { active: false })).toMatchObject({ active: false });
+    expect((await dispatcher.publish({ type: 't', data: {} })).deliveries).toBe(0);
+    await dispatcher.updateEndpoint(endpoint.id, { active: true });
+    const ok = nextEvent(dispatcher, 'delivery.succeeded');
+    await dispatcher.publish({ type: 't', data: {} });
+    await ok;
+    const req = r.requests[0]!;
+    const expected = createHmac('sha256', Buffer.from(secret!.slice(6), 'base64'))
+      .update(`${req.headers['webhook-id']}.${req.headers['webhook-timestamp']}.${req.body}`).digest('base64');
+    expect(req.headers['webhook-signature']).toBe(`v1,${expected}`);
+    expect((await caught(dispatcher.updateEndpoint(endpoint.id, { auth: { type: 'hmac', header: 'x-sig' } }))).code).toBe('invalid_endpoint');
+    await dispatcher.deleteEndpoint(endpoint.id);
+    expect(await caught(dispatcher.getEndpoint(endpoint.id))).toMatchObject({ code: 'not_found', status: 404 });
+    expect(await caught(dispatcher.deleteEndpoint(endpoint.id))).toMatchObject({ code: 'not_found', status: 404 });
+  });
+
+  it('keeps tenants apart', async () => {
+    const r = await receiver();
+    const { dispatcher } = await started();
+    const { endpoint } = await dispatcher.createEndpoint({ name: 'a', url: r.url, triggers: ['*'] }, 'acme');
+    expect((await dispatcher.publish({ type: 't', data: {}, tenant: 'globex' })).deliveries).toBe(0);
+    expect((await dispatcher.publish({ type: 't', data: {} })).deliveries).toBe(0);
+    expect(await caught(dispatcher.getEndpoint(endpoint.id, 'globex'))).toMatchObject({ code: 'not_found' });
+    expect(await caught(dispatcher.updateEndpoint(endpoint.id, { name: 'x' }, 'globex'))).toMatchObject({ code: 'not_found' });
+    expect(await caught(dispatcher.deleteEndpoint(endpoint.id, 'globex'))).toMatchObject({ code: 'not_found' });
+    expect(await caught(dispatcher.testEndpoint(endpoint.id, 'globex'))).toMatchObject({ code: 'not_found' });
+    expect((await dispatcher.listEndpoints(undefined, 'globex')).items).toEqual([]);
+    const ok = nextEvent(dispatcher, 'delivery.succeeded');
+    const { messageId } = await dispatcher.publish({ type: 't', data: {}, tenant: 'acme' });
+    await ok;
+    expect((await dispatcher.listAttempts({ tenant: 'globex' })).items).toEqual([]);
+    expect(await caught(dispatcher.getMessage(messageId, 'globex'))).toMatchObject({ code: 'not_found' });
+    expect((await dispatcher.listAttempts({ tenant: 'acme' })).items).toHaveLength(1);
+  });
+
+  it('signs each tenant with its own issuer', async () => {
+    const r = await receiver();
+    const { signingKey } = await import('./helpers.js');
+    const { dispatcher } = await started({ signing: { issuer: (tenant) => `${tenant}.acme.example`, keys: [await signingKey()] } });
+    await dispatcher.createEndpoint({ name: 'a', url: r.url, triggers: ['*'] }, 'globex');
+    const ok = nextEvent(dispatcher, 'delivery.succeeded');
+    await dispatcher.publish({ type: 't', data: {}, tenant: 'globex' });
+    await ok;
+    const token = String(r.requests[0]!.headers.authorization).slice('Bearer '.length);
+    const jwks = createLocalJWKSet((await dispatcher.jwks()) as Parameters<typeof createLocalJWKSet>[0]);
+    expect((await jwtVerify(token, jwks, { issuer: 'globex.acme.example' })).payload.iss).toBe('globex.acme.example');
+  });
+});
+
+describe('publish', () => {
+  it('returns the first message for an idempotency key seen within 24 h', async () => {
+    const r = await receiver();
+    const { dispatcher, time } = await setup();
+    await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
+    const first = await dispatcher.publish({ type: 't', data: { n: 1 }, idempotencyKey: 'order-1' });
+    expect(first).toMatchObject({ deliveries: 1, duplicate: false });
+    time.advance(23 * 3_600_000);
+    expect(await dispatcher.publish({ type: 't', data: { n: 2 }, idempotencyKey: 'order-1' })).toEqual({ messageId: first.messageId, deliveries: 1, duplicate: true });
+    expect((await dispatcher.publish({ type: 't', data: { n: 1 }, idempotencyKey: 'order-1', tenant: 'other' })).duplicate).toBe(false);
+    time.advance(2 * 3_600_000);
+    const later = await dispatcher.publish({ type: 't', data: { n: 3 }, idempotencyKey: 'order-1' });
+    expect(later.duplicate).toBe(false);
+    expect(later.messageId).not.toBe(first.messageId);
+  });
+
+  it('refuses data over the payload limit with payload_too_large (413)', async () => {
+    const { dispatcher } = await setup();
+    const error = await caught(dispatcher.publish({ type: 't', data: { blob: 'x'.repeat(256 * 1024) } }));
+    expect(error).toMatchObject({ code: 'payload_too_large', status: 413 });
+    expect(await caught(dispatcher.publish({ type: '', data: {} }))).toMatchObject({ code: 'invalid_payload' });
+    expect(await caught(dispatcher.publish({ type: 't', data: undefined as never }))).toMatchObject({ code: 'invalid_payload' });
+  });
+});
+
+describe('workers', () => {
+  it('never lets a hanging endpoint hold back another one', async () => {
+    const hanging = await receiver(() => {
+      /* never answers */
+    });
+    const healthy = await receiver();
+    const { dispatcher } = await started({ requestTimeoutMs: 10_000, concurrency: 4, perEndpointConcurrency: 1, stopGraceMs: 50 });
+    const slow = await dispatcher.createEndpoint({ name: 'slow', url: hanging.url, triggers: ['slow'] });
+    await dispatcher.createEndpoint({ name: 'fast', url: healthy.url, triggers: ['fast'] });
+    for (let i = 0; i < 5; i++) await dispatcher.publish({ type: 'slow', data: { i } });
+    const ok = nextEvent(dispatcher, 'delivery.succeeded');
+    await dispatcher.publish({ type: 'fast', data: {} });
+    expect((await ok).delivery.endpointId).not.toBe(slow.endpoint.id);
+    expect(hanging.requests).toHaveLength(1);
+  });
+
+  it('stop() lets an in-flight send finish', async () => {
+    const r = await receiver((_req, res) => setTimeout(() => res.writeHead(200).end(), 100));
+    const { dispatcher } = await setup();
+    dispatcher.start();
+    await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
+    const { messageId } = await dispatcher.publish({ type: 't', data: {} });
+    while (r.requests.length === 0) await tick();
+    await dispatcher.stop();
+    expect((await dispatcher.getMessage(messageId)).deliveries[0]).toMatchObject({ status: 'succeeded', attemptCount: 1 });
+  });
+
+  it('stop() releases a send that outlives the grace period, so it stays due with no attempt', async () => {
+    const r = await receiver(() => {
+      /* never answers */
+    });
+    const { dispatcher } = await setup({ stopGraceMs: 20, requestTimeoutMs: 10_000 });
+    dispatcher.start();
+    await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
+    const { messageId } = await dispatcher.publish({ type: 't', data: {} });
+    while (r.requests.length === 0) await tick();
+    await dispatcher.stop();
+    const delivery = (await dispatcher.getMessage(messageId)).deliveries[0]!;
+    expect(delivery).toMatchObject({ status: 'pending', attemptCount: 0 });
+    expect(delivery.leaseOwner).toBeUndefined();
+    expect((await dispatcher.listAttempts({ messageId })).items).toEqual([]);
+  });
+
+  it('disables an endpoint failing with no success for 5 days', async () => {
+    const r = await receiver((_req, res) => res.writeHead(500).end());
+    const { dispatcher, time } = await started({ retrySchedule: [0, 3 * 86_400, 3 * 86_400] });
+    const { endpoint } = await dispatcher.createEndpoint({ name: 'dead', url: r.url, triggers: ['*'] });
+    const f1 = nextEvent(dispatcher, 'delivery.failed');
+    await dispatcher.publish({ type: 't', data: {} });
+    await f1;
+    await vi_waitFor(async () => (await dispatcher.getEndpoint(endpoint.id)).failingSince !== undefined);
+    const f2 = nextEvent(dispatcher, 'delivery.failed');
+    await settle();
+    time.advance(3 * 86_400_000);
+    await f2;
+    expect((await dispatcher.getEndpoint(endpoint.id)).active).toBe(true);
+    const disabled = nextEvent(dispatcher, 'endpoint.disabled');
+    await settle();
+    time.advance(3 * 86_400_000);
+    const event = await disabled;
+    expect(event).toMatchObject({ reason: 'failing', endpoint: { id: endpoint.id, active: false, disabledReason: 'failing' } });
+  });
+
+  it('clears the failing mark on a success', async () => {
+    const statuses = [500, 200];
+    const r = await receiver((_req, res) => res.writeHead(statuses.shift() ?? 200).end());
+    const { dispatcher, time } = await started();
+    const { endpoint } = await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
+    const failed = nextEvent(dispatcher, 'delivery.failed');
+    await dispatcher.publish({ type: 't', data: {} });
+    await failed;
+    const ok = nextEvent(dispatcher, 'delivery.succeeded');
+    await settle();
+    time.advance(5_000);
+    await ok;
+    await vi_waitFor(async () => (await dispatcher.getEndpoint(endpoint.id)).failingSince === undefined);
+  });
+});
