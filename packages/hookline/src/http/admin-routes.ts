@@ -118,7 +118,7 @@ export function createAdminHandler(options: AdminRoutesOptions): (request: HookR
       const match = router.match(request);
       if (match.kind !== 'found') {
         const { error, headers } = routeError(match);
-        return errorResponse(error, logger, headers);
+        return errorResponse(error, logger, { ...NO_STORE, ...headers });
       }
       return await match.handler(match.context, tenant);
     } catch (error) {

@@ -258,8 +258,10 @@ describe('admin API: request errors', () => {
     expect((await admin('GET', '/auth/v1/jwks')).status).toBe(404);
   });
 
-  it('marks admin answers no-store', async () => {
+  it('marks every admin answer no-store, errors included', async () => {
     hooks = createTestHookline();
     expect((await admin('GET', '/admin/endpoints')).headers['cache-control']).toBe('no-store');
+    expect((await admin('GET', '/admin/nothing')).headers['cache-control']).toBe('no-store');
+    expect((await admin('GET', '/admin/endpoints/ep_missing')).headers['cache-control']).toBe('no-store');
   });
 });
