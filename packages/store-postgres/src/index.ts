@@ -1,1 +1,1 @@
-export {};
+export { PostgresStore, createPostgresStore, type PostgresStoreOptions } from './store.js';

@@ -1,0 +1,227 @@
+/**
+ * Every statement the Postgres store runs, built once per schema. Kept apart so the query-plan test EXPLAINs exactly
+ * what the store executes.
+ */
+
+/** Schema names are interpolated into SQL, so only plain identifiers are accepted. */
+export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,49}$/;
+
+const DUE = `status = 'pending' AND next_attempt_at <= $1 AND (lease_expires_at IS NULL OR lease_expires_at <= $1)`;
+
+export function migrations(s: string): string[] {
+  return [
+    `
+    CREATE TABLE ${s}.endpoints (
+      id text COLLATE "C" PRIMARY KEY,
+      tenant text NOT NULL,
+      active boolean NOT NULL,
+      created_at bigint NOT NULL,
+      record json NOT NULL
+    );
+    CREATE INDEX endpoints_by_tenant ON ${s}.endpoints (tenant, created_at DESC, id DESC);
+
+    CREATE TABLE ${s}.messages (
+      id text COLLATE "C" PRIMARY KEY,
+      tenant text NOT NULL,
+      type text NOT NULL,
+      idempotency_key text,
+      created_at bigint NOT NULL,
+      data json NOT NULL
+    );
+    CREATE INDEX messages_by_idempotency_key ON ${s}.messages (tenant, idempotency_key, created_at) WHERE idempotency_key IS NOT NULL;
+    CREATE INDEX messages_by_created ON ${s}.messages (created_at, id);
+
+    CREATE TABLE ${s}.deliveries (
+      id text COLLATE "C" PRIMARY KEY,
+      tenant text NOT NULL,
+      message_id text COLLATE "C" NOT NULL,
+      endpoint_id text COLLATE "C" NOT NULL,
+      status text NOT NULL,
+      attempt_count integer NOT NULL,
+      next_attempt_at bigint NOT NULL,
+      lease_owner text,
+      lease_expires_at bigint,
+      last_error text,
+      created_at bigint NOT NULL,
+      updated_at bigint NOT NULL
+    );
+    CREATE INDEX deliveries_due ON ${s}.deliveries (next_attempt_at, id) WHERE status = 'pending';
+    CREATE INDEX deliveries_due_by_endpoint ON ${s}.deliveries (endpoint_id, next_attempt_at, id) WHERE status = 'pending';
+    CREATE INDEX deliveries_leased ON ${s}.deliveries (endpoint_id, lease_expires_at) WHERE status = 'pending' AND lease_owner IS NOT NULL;
+    CREATE INDEX deliveries_by_message ON ${s}.deliveries (message_id, created_at, id);
+    CREATE INDEX deliveries_unfinished_by_endpoint ON ${s}.deliveries (endpoint_id) WHERE status IN ('pending', 'awaiting_callback');
+    CREATE INDEX deliveries_unfinished_by_message ON ${s}.deliveries (message_id) WHERE status IN ('pending', 'awaiting_callback');
+
+    CREATE TABLE ${s}.attempts (
+      id text COLLATE "C" PRIMARY KEY,
+      tenant text NOT NULL,
+      endpoint_id text COLLATE "C" NOT NULL,
+      message_id text COLLATE "C",
+      delivery_id text COLLATE "C",
+      started_at bigint NOT NULL,
+      record json NOT NULL
+    );
+    CREATE INDEX attempts_by_tenant ON ${s}.attempts (tenant, started_at DESC, id DESC);
+    CREATE INDEX attempts_by_endpoint ON ${s}.attempts (tenant, endpoint_id, started_at DESC, id DESC);
+    CREATE INDEX attempts_by_message ON ${s}.attempts (message_id, started_at DESC, id DESC);
+    CREATE INDEX attempts_by_delivery ON ${s}.attempts (delivery_id, started_at DESC, id DESC);
+    CREATE INDEX attempts_by_started ON ${s}.attempts (started_at);
+
+    CREATE TABLE ${s}.callbacks (
+      token_hash text PRIMARY KEY,
+      tenant text NOT NULL,
+      delivery_id text NOT NULL,
+      message_id text COLLATE "C" NOT NULL,
+      endpoint_id text NOT NULL,
+      expires_at bigint NOT NULL,
+      answered_at bigint,
+      answer json
+    );
+    CREATE INDEX callbacks_by_message ON ${s}.callbacks (message_id);
+
+    CREATE TABLE ${s}.sources (
+      id text COLLATE "C" PRIMARY KEY,
+      tenant text NOT NULL,
+      created_at bigint NOT NULL,
+      record json NOT NULL
+    );
+    CREATE INDEX sources_by_tenant ON ${s}.sources (tenant, created_at DESC, id DESC);
+
+    CREATE TABLE ${s}.seen_ids (
+      key text PRIMARY KEY,
+      expires_at bigint NOT NULL
+    );
+    CREATE INDEX seen_ids_by_expiry ON ${s}.seen_ids (expires_at);
+    `,
+  ];
+}
+
+/** The statements, with `s` the quoted schema name. Parameter lists are documented where they are not obvious. */
+export function statements(s: string) {
+  return {
+    /** $1 now, $2 owner, $3 lease expiry, $4 limit. One statement: SKIP LOCKED lets concurrent claimers pass each other. */
+    claimDue: `
+      UPDATE ${s}.deliveries d SET lease_owner = $2, lease_expires_at = $3, updated_at = $1
+      FROM (
+        SELECT id FROM ${s}.deliveries WHERE ${DUE}
+        ORDER BY next_attempt_at, id LIMIT $4
+        FOR UPDATE SKIP LOCKED
+      ) picked
+      WHERE d.id = picked.id
+      RETURNING d.*`,
+
+    /** $1 now, $2 perEndpointLimit: endpoints already at their limit, skipped when looking for candidates. */
+    claimSaturated: `
+      SELECT endpoint_id FROM ${s}.deliveries
+      WHERE status = 'pending' AND lease_owner IS NOT NULL AND lease_expires_at > $1
+      GROUP BY endpoint_id HAVING count(*) >= $2`,
+
+    /** $1 now, $2 endpoints to skip, $3 rows to look at: the endpoints owning the earliest due deliveries. */
+    claimCandidates: `
+      SELECT DISTINCT endpoint_id FROM (
+        SELECT endpoint_id FROM ${s}.deliveries
+        WHERE ${DUE} AND NOT (endpoint_id = ANY ($2::text[]))
+        ORDER BY next_attempt_at, id LIMIT $3
+      ) earliest`,
+
+    /** $1 lock namespace, $2 endpoint ids: the ones whose per-endpoint lock this transaction got. */
+    claimLockEndpoints: `
+      SELECT endpoint_id FROM unnest($2::text[]) AS e(endpoint_id)
+      WHERE pg_try_advisory_xact_lock(hashtext($1), hashtext(endpoint_id))`,
+
+    /**
+     * $1 now, $2 owner, $3 lease expiry, $4 remaining limit, $5 perEndpointLimit, $6 endpoints whose lock we hold.
+     * Live leases are counted in this statement's snapshot, taken after the locks: every earlier claimer of these
+     * endpoints has committed, so the count is exact and the limit holds across processes.
+     */
+    claimWithinLimits: `
+      WITH live AS (
+        SELECT endpoint_id, count(*)::int AS n FROM ${s}.deliveries
+        WHERE status = 'pending' AND lease_owner IS NOT NULL AND lease_expires_at > $1 AND endpoint_id = ANY ($6::text[])
+        GROUP BY endpoint_id
+      ), picked AS (
+        SELECT c.id, c.next_attempt_at
+        FROM unnest($6::text[]) AS e(endpoint_id)
+        LEFT JOIN live ON live.endpoint_id = e.endpoint_id
+        CROSS JOIN LATERAL (
+          SELECT d.id, d.next_attempt_at FROM ${s}.deliveries d
+          WHERE d.endpoint_id = e.endpoint_id AND d.status = 'pending' AND d.next_attempt_at <= $1
+            AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= $1)
+          ORDER BY d.next_attempt_at, d.id
+          LIMIT greatest(0, $5::int - coalesce(live.n, 0))
+          FOR UPDATE SKIP LOCKED
+        ) c
+      ), chosen AS (
+        SELECT id FROM picked ORDER BY next_attempt_at, id LIMIT $4
+      )
+      UPDATE ${s}.deliveries d SET lease_owner = $2, lease_expires_at = $3, updated_at = $1
+      FROM chosen WHERE d.id = chosen.id
+      RETURNING d.*`,
+
+    nextDueAt: `
+      SELECT least(
+        (SELECT min(next_attempt_at) FROM ${s}.deliveries WHERE status = 'pending' AND lease_owner IS NULL),
+        (SELECT min(lease_expires_at) FROM ${s}.deliveries WHERE status = 'pending' AND lease_owner IS NOT NULL)
+      ) AS at`,
+
+    /** Only the filters given appear in the SQL, so the planner picks the index that matches them. */
+    listAttempts(query: {
+      tenant: string; endpointId?: string; messageId?: string; deliveryId?: string; since?: number; until?: number;
+      cursor?: { at: number; id: string } | undefined; limit: number;
+    }): { text: string; values: unknown[] } {
+      const values: unknown[] = [query.tenant];
+      const where = ['tenant = $1'];
+      const add = (condition: (n: string) => string, value: unknown) => {
+        values.push(value);
+        where.push(condition(`$${values.length}`));
+      };
+      if (query.endpointId !== undefined) add((n) => `endpoint_id = ${n}`, query.endpointId);
+      if (query.messageId !== undefined) add((n) => `message_id = ${n}`, query.messageId);
+      if (query.deliveryId !== undefined) add((n) => `delivery_id = ${n}`, query.deliveryId);
+      if (query.since !== undefined) add((n) => `started_at >= ${n}`, query.since);
+      if (query.until !== undefined) add((n) => `started_at < ${n}`, query.until);
+      if (query.cursor !== undefined) {
+        add((n) => `started_at <= ${n}`, query.cursor.at);
+        add((n) => `(started_at < $${values.length - 1} OR id < ${n})`, query.cursor.id);
+      }
+      values.push(query.limit);
+      return {
+        text: `SELECT record FROM ${s}.attempts WHERE ${where.join(' AND ')} ORDER BY started_at DESC, id DESC LIMIT $${values.length}`,
+        values,
+      };
+    },
+
+    /** $1 before, $2 limit. */
+    purgeAttempts: `
+      DELETE FROM ${s}.attempts WHERE id IN (
+        SELECT id FROM ${s}.attempts WHERE started_at < $1 ORDER BY started_at LIMIT $2 FOR UPDATE SKIP LOCKED
+      )`,
+
+    /** $1 before, $2 limit: finished messages with their deliveries and callbacks, counted together. */
+    purgeMessages: `
+      WITH doomed AS (
+        SELECT m.id FROM ${s}.messages m
+        WHERE m.created_at < $1 AND NOT EXISTS (
+          SELECT 1 FROM ${s}.deliveries d WHERE d.message_id = m.id AND d.status IN ('pending', 'awaiting_callback')
+        )
+        ORDER BY m.created_at, m.id LIMIT $2
+        FOR UPDATE SKIP LOCKED
+      ), gone_callbacks AS (
+        DELETE FROM ${s}.callbacks c USING doomed WHERE c.message_id = doomed.id RETURNING 1
+      ), gone_deliveries AS (
+        DELETE FROM ${s}.deliveries d USING doomed WHERE d.message_id = doomed.id RETURNING 1
+      ), gone_messages AS (
+        DELETE FROM ${s}.messages m USING doomed WHERE m.id = doomed.id RETURNING 1
+      )
+      SELECT (SELECT count(*) FROM gone_callbacks) + (SELECT count(*) FROM gone_deliveries)
+        + (SELECT count(*) FROM gone_messages) AS n`,
+
+    /** $1 now, $2 limit. */
+    purgeSeenIds: `
+      DELETE FROM ${s}.seen_ids WHERE key IN (
+        SELECT key FROM ${s}.seen_ids WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED
+      )`,
+  };
+}
+
+export type Statements = ReturnType<typeof statements>;

@@ -1,0 +1,702 @@
+import pg from 'pg';
+import { HooklineError } from '@hookline/errors';
+import { decodeCursor, pageLimit, toPage } from '@hookline/store';
+import type {
+  AttemptQuery, AttemptRecord, CallbackAnswerResult, CallbackRecord, ClaimOptions, DeliveryOutcome, DeliveryRecord,
+  DeliveryStatus, DeliveryStore, EndpointRecord, InboundSourceRecord, JsonValue, MessageRecord, Page, PageQuery,
+} from '@hookline/store';
+import { SCHEMA_NAME, migrations, statements, type Statements } from './sql.js';
+
+export interface PostgresStoreOptions {
+  /** `postgres://user@host:5432/db`; or pass `pool`. */
+  connectionString?: string;
+  /** A pool you own (it is not ended by `close()`). */
+  pool?: pg.Pool;
+  /** Schema holding every table, created when missing. Default `hookline`. */
+  schema?: string;
+  /** Connections in the pool the store creates (default 10). */
+  poolSize?: number;
+  /** Errors that happen outside any call (an idle connection dropped, the wake-up listener lost). Default: ignored. */
+  onError?: (error: unknown) => void;
+  /** Backoff for the wake-up listener's reconnects, ms (default 100 doubling to 10 000). */
+  reconnect?: { initialMs?: number; maxMs?: number };
+}
+
+type Row = Record<string, unknown>;
+
+const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03']);
+
+function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (CONNECTION_ERROR_CODES.has(code) || code.startsWith('08'))) return true;
+  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(error.message);
+}
+
+/** Unreachable database -> `store_unavailable` (503), so callers can retry; anything else passes through untouched. */
+function translate(error: unknown): unknown {
+  if (isConnectionError(error)) {
+    return new HooklineError('store_unavailable', 'The Postgres store is unreachable; try again.', { cause: error });
+  }
+  return error;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Error && (error as { code?: unknown }).code === '23505';
+}
+
+function num(value: unknown): number {
+  return typeof value === 'number' ? value : Number(value);
+}
+
+function toDelivery(row: Row): DeliveryRecord {
+  const delivery: DeliveryRecord = {
+    id: row.id as string,
+    tenant: row.tenant as string,
+    messageId: row.message_id as string,
+    endpointId: row.endpoint_id as string,
+    status: row.status as DeliveryStatus,
+    attemptCount: num(row.attempt_count),
+    nextAttemptAt: num(row.next_attempt_at),
+    createdAt: num(row.created_at),
+    updatedAt: num(row.updated_at),
+  };
+  if (row.lease_owner !== null) delivery.leaseOwner = row.lease_owner as string;
+  if (row.lease_expires_at !== null) delivery.leaseExpiresAt = num(row.lease_expires_at);
+  if (row.last_error !== null) delivery.lastError = row.last_error as string;
+  return delivery;
+}
+
+function toMessage(row: Row): MessageRecord {
+  const message: MessageRecord = {
+    id: row.id as string,
+    tenant: row.tenant as string,
+    type: row.type as string,
+    data: row.data as JsonValue,
+    createdAt: num(row.created_at),
+  };
+  if (row.idempotency_key !== null) message.idempotencyKey = row.idempotency_key as string;
+  return message;
+}
+
+function toCallback(row: Row): CallbackRecord {
+  const callback: CallbackRecord = {
+    tokenHash: row.token_hash as string,
+    tenant: row.tenant as string,
+    deliveryId: row.delivery_id as string,
+    messageId: row.message_id as string,
+    endpointId: row.endpoint_id as string,
+    expiresAt: num(row.expires_at),
+  };
+  if (row.answered_at !== null) {
+    callback.answeredAt = num(row.answered_at);
+    callback.answer = row.answer as JsonValue;
+  }
+  return callback;
+}
+
+function byDueOrder(a: DeliveryRecord, b: DeliveryRecord): number {
+  if (a.nextAttemptAt !== b.nextAttemptAt) return a.nextAttemptAt - b.nextAttemptAt;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** JSON text for a `json` column; `json` (not `jsonb`) keeps bodies byte for byte, `\u0000` included, and costs no parse. */
+function json(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+/**
+ * A {@link DeliveryStore} on PostgreSQL for many workers on many machines: `FOR UPDATE SKIP LOCKED` claims,
+ * per-endpoint limits held across processes, `LISTEN/NOTIFY` wake-ups, migrations under an advisory lock, bounded
+ * purges. Create it with {@link createPostgresStore}, which migrates before resolving.
+ */
+export class PostgresStore implements DeliveryStore {
+  readonly schema: string;
+  readonly pool: pg.Pool;
+  readonly #ownsPool: boolean;
+  readonly #s: string;
+  readonly #sql: Statements;
+  readonly #channel: string;
+  readonly #onError: (error: unknown) => void;
+  readonly #reconnect: { initialMs: number; maxMs: number };
+  readonly #clientConfig: pg.ClientConfig;
+  readonly #wakeListeners = new Set<() => void>();
+  #listener: pg.Client | undefined;
+  #listenerTimer: NodeJS.Timeout | undefined;
+  #listenerFailures = 0;
+  #closed = false;
+
+  constructor(options: PostgresStoreOptions) {
+    const schema = options.schema ?? 'hookline';
+    if (!SCHEMA_NAME.test(schema)) {
+      throw new HooklineError('invalid_config', 'The schema must be a lowercase identifier of at most 50 characters.', { details: { field: 'schema' } });
+    }
+    if (options.pool === undefined && options.connectionString === undefined) {
+      throw new HooklineError('invalid_config', 'Give the Postgres store a connectionString or a pool.', { details: { field: 'connectionString' } });
+    }
+    this.schema = schema;
+    this.#s = `"${schema}"`;
+    this.#sql = statements(this.#s);
+    this.#channel = `${schema}_wake`;
+    this.#onError = options.onError ?? (() => {});
+    this.#reconnect = { initialMs: options.reconnect?.initialMs ?? 100, maxMs: options.reconnect?.maxMs ?? 10_000 };
+    this.#ownsPool = options.pool === undefined;
+    this.pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
+    this.#clientConfig = options.pool === undefined ? { connectionString: options.connectionString } : (options.pool.options as pg.ClientConfig);
+    // An idle pooled connection that dies (server restart) emits here; without a handler it would crash the process.
+    this.pool.on('error', (error) => this.#onError(error));
+  }
+
+  /** Creates the schema and applies pending migrations once, however many processes start together. */
+  async migrate(): Promise<void> {
+    const client = await this.pool.connect().catch((error: unknown) => {
+      throw translate(error);
+    });
+    const lockKey = `hookline.migrate:${this.schema}`;
+    const onClientError = (error: unknown) => this.#onError(error);
+    client.on('error', onClientError);
+    try {
+      await client.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.#s}`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${this.#s}.schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      const applied = new Set((await client.query(`SELECT version FROM ${this.#s}.schema_migrations`)).rows.map((r: Row) => num(r.version)));
+      const all = migrations(this.#s);
+      for (let i = 0; i < all.length; i++) {
+        const version = i + 1;
+        if (applied.has(version)) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(all[i] as string);
+          await client.query(`INSERT INTO ${this.#s}.schema_migrations (version) VALUES ($1)`, [version]);
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => {});
+          throw error;
+        }
+      }
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]);
+      client.off('error', onClientError);
+      client.release();
+    } catch (error) {
+      client.off('error', onClientError);
+      // A connection in an unknown state (lock held, transaction open) is destroyed, not returned to the pool.
+      client.release(error instanceof Error ? error : true);
+      throw translate(error);
+    }
+  }
+
+  // ------------------------------------------------------------------ endpoints
+
+  async createEndpoint(endpoint: EndpointRecord): Promise<EndpointRecord> {
+    try {
+      await this.#query(
+        `INSERT INTO ${this.#s}.endpoints (id, tenant, active, created_at, record) VALUES ($1, $2, $3, $4, $5)`,
+        [endpoint.id, endpoint.tenant, endpoint.active, endpoint.createdAt, json(endpoint)],
+      );
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new HooklineError('conflict', 'An endpoint with this id exists.', { details: { id: endpoint.id } });
+      throw error;
+    }
+    return structuredClone(endpoint);
+  }
+
+  async getEndpoint(tenant: string, id: string): Promise<EndpointRecord | undefined> {
+    const { rows } = await this.#query(`SELECT record FROM ${this.#s}.endpoints WHERE id = $1 AND tenant = $2`, [id, tenant]);
+    return rows[0]?.record as EndpointRecord | undefined;
+  }
+
+  async updateEndpoint(endpoint: EndpointRecord): Promise<EndpointRecord | undefined> {
+    const { rowCount } = await this.#query(
+      `UPDATE ${this.#s}.endpoints SET active = $3, record = $4 WHERE id = $1 AND tenant = $2`,
+      [endpoint.id, endpoint.tenant, endpoint.active, json(endpoint)],
+    );
+    return rowCount === 1 ? structuredClone(endpoint) : undefined;
+  }
+
+  async deleteEndpoint(tenant: string, id: string, now?: number): Promise<boolean> {
+    const { rows } = await this.#query(
+      `WITH gone AS (DELETE FROM ${this.#s}.endpoints WHERE id = $1 AND tenant = $2 RETURNING id),
+       cancelled AS (
+         UPDATE ${this.#s}.deliveries SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL,
+           updated_at = coalesce($3::bigint, updated_at)
+         WHERE endpoint_id IN (SELECT id FROM gone) AND status IN ('pending', 'awaiting_callback')
+       )
+       SELECT count(*)::int AS n FROM gone`,
+      [id, tenant, now ?? null],
+    );
+    return rows[0]?.n === 1;
+  }
+
+  async listEndpoints(tenant: string, page?: PageQuery): Promise<Page<EndpointRecord>> {
+    return this.#page<EndpointRecord>('endpoints', tenant, page, (e) => ({ at: e.createdAt, id: e.id }));
+  }
+
+  async activeEndpoints(tenant: string): Promise<EndpointRecord[]> {
+    const { rows } = await this.#query(
+      `SELECT record FROM ${this.#s}.endpoints WHERE tenant = $1 AND active ORDER BY created_at, id`,
+      [tenant],
+    );
+    return rows.map((row) => row.record as EndpointRecord);
+  }
+
+  // ------------------------------------------------------------------ messages and deliveries
+
+  async createMessage(input: {
+    message: MessageRecord;
+    deliveries: DeliveryRecord[];
+    idempotentSince?: number;
+  }): Promise<{ message: MessageRecord; created: boolean }> {
+    const { message } = input;
+    return this.#transaction(async (client) => {
+      if (message.idempotencyKey !== undefined) {
+        // One key at a time per tenant: racing publishes with one key serialise here and the second sees the first.
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [
+          `${this.schema}:idempotency`, JSON.stringify([message.tenant, message.idempotencyKey]),
+        ]);
+        const { rows } = await client.query(
+          `SELECT * FROM ${this.#s}.messages WHERE tenant = $1 AND idempotency_key = $2 AND created_at >= $3
+           ORDER BY created_at, id LIMIT 1`,
+          [message.tenant, message.idempotencyKey, input.idempotentSince ?? Number.MIN_SAFE_INTEGER],
+        );
+        if (rows[0] !== undefined) return { message: toMessage(rows[0] as Row), created: false };
+      }
+      try {
+        await client.query(
+          `INSERT INTO ${this.#s}.messages (id, tenant, type, idempotency_key, created_at, data) VALUES ($1, $2, $3, $4, $5, $6)`,
+          [message.id, message.tenant, message.type, message.idempotencyKey ?? null, message.createdAt, json(message.data)],
+        );
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new HooklineError('conflict', 'A message with this id exists.', { details: { id: message.id } });
+        throw error;
+      }
+      await this.#insertDeliveries(client, input.deliveries);
+      return { message: structuredClone(message), created: true };
+    });
+  }
+
+  async getMessage(tenant: string, id: string): Promise<MessageRecord | undefined> {
+    const { rows } = await this.#query(`SELECT * FROM ${this.#s}.messages WHERE id = $1 AND tenant = $2`, [id, tenant]);
+    return rows[0] === undefined ? undefined : toMessage(rows[0]);
+  }
+
+  async getDelivery(id: string): Promise<DeliveryRecord | undefined> {
+    const { rows } = await this.#query(`SELECT * FROM ${this.#s}.deliveries WHERE id = $1`, [id]);
+    return rows[0] === undefined ? undefined : toDelivery(rows[0]);
+  }
+
+  async listDeliveries(tenant: string, messageId: string): Promise<DeliveryRecord[]> {
+    const { rows } = await this.#query(
+      `SELECT * FROM ${this.#s}.deliveries WHERE message_id = $1 AND tenant = $2 ORDER BY created_at, id`,
+      [messageId, tenant],
+    );
+    return rows.map(toDelivery);
+  }
+
+  async addDeliveries(deliveries: DeliveryRecord[]): Promise<void> {
+    if (deliveries.length === 0) return;
+    await this.#transaction(async (client) => {
+      const messageIds = [...new Set(deliveries.map((d) => d.messageId))];
+      // FOR KEY SHARE keeps a concurrent purge from taking the message while its new deliveries go in.
+      const { rows } = await client.query(`SELECT id FROM ${this.#s}.messages WHERE id = ANY ($1::text[]) FOR KEY SHARE`, [messageIds]);
+      const found = new Set(rows.map((r: Row) => r.id as string));
+      const missing = messageIds.find((id) => !found.has(id));
+      if (missing !== undefined) {
+        throw new HooklineError('not_found', 'The message of this delivery does not exist.', { details: { messageId: missing } });
+      }
+      await this.#insertDeliveries(client, deliveries);
+    });
+  }
+
+  /**
+   * Without `perEndpointLimit`: one UPDATE over a `FOR UPDATE SKIP LOCKED` sub-select, so concurrent claimers take
+   * disjoint rows without waiting. With it, SKIP LOCKED alone is not enough: two claimers would each count the other's
+   * uncommitted leases as absent and together exceed the limit. So, in one transaction: find the endpoints owning the
+   * earliest due deliveries, take a transaction-scoped advisory lock per endpoint (try-lock: an endpoint another
+   * claimer is busy with is skipped this round, so claimers never wait on or deadlock with each other), then count live
+   * leases and lease up to the remainder in a statement whose snapshot follows the locks. Rounds repeat, skipping
+   * endpoints already seen, until the limit is met, so one endpoint's backlog never hides the others.
+   */
+  async claimDue(options: ClaimOptions): Promise<DeliveryRecord[]> {
+    const { now, owner, leaseMs, limit, perEndpointLimit } = options;
+    if (limit <= 0) return [];
+    if (perEndpointLimit === undefined) {
+      const { rows } = await this.#query(this.#sql.claimDue, [now, owner, now + leaseMs, limit]);
+      return rows.map(toDelivery).sort(byDueOrder);
+    }
+    const claimed = await this.#transaction(async (client) => {
+      const taken: DeliveryRecord[] = [];
+      const { rows: saturated } = await client.query(this.#sql.claimSaturated, [now, perEndpointLimit]);
+      const seen = saturated.map((r: Row) => r.endpoint_id as string);
+      const scan = Math.max(100, limit * 4);
+      for (let round = 0; round < 8 && taken.length < limit; round++) {
+        const { rows: candidates } = await client.query(this.#sql.claimCandidates, [now, seen, scan]);
+        if (candidates.length === 0) break;
+        const endpointIds = candidates.map((r: Row) => r.endpoint_id as string).sort();
+        seen.push(...endpointIds);
+        const { rows: locked } = await client.query(this.#sql.claimLockEndpoints, [`${this.schema}:claim`, endpointIds]);
+        if (locked.length > 0) {
+          const { rows } = await client.query(this.#sql.claimWithinLimits, [
+            now, owner, now + leaseMs, limit - taken.length, perEndpointLimit, locked.map((r: Row) => r.endpoint_id as string),
+          ]);
+          taken.push(...rows.map(toDelivery));
+        }
+      }
+      return taken;
+    });
+    return claimed.sort(byDueOrder);
+  }
+
+  async renewLease(deliveryId: string, owner: string, leaseExpiresAt: number): Promise<boolean> {
+    const { rowCount } = await this.#query(
+      `UPDATE ${this.#s}.deliveries SET lease_expires_at = $3 WHERE id = $1 AND lease_owner = $2 AND status = 'pending'`,
+      [deliveryId, owner, leaseExpiresAt],
+    );
+    return rowCount === 1;
+  }
+
+  async releaseLease(deliveryId: string, owner: string): Promise<void> {
+    await this.#query(
+      `WITH released AS (
+         UPDATE ${this.#s}.deliveries SET lease_owner = NULL, lease_expires_at = NULL
+         WHERE id = $1 AND lease_owner = $2 AND status = 'pending' RETURNING 1
+       )
+       SELECT pg_notify($3, '') FROM released`,
+      [deliveryId, owner, this.#channel],
+    );
+  }
+
+  async finishAttempt(input: { owner: string; attempt: AttemptRecord; outcome: DeliveryOutcome }): Promise<boolean> {
+    const { owner, attempt, outcome } = input;
+    // One statement: the attempt is recorded whether or not the lease still holds, atomically with the outcome.
+    const { rows } = await this.#query(
+      `WITH recorded AS (
+         INSERT INTO ${this.#s}.attempts (id, tenant, endpoint_id, message_id, delivery_id, started_at, record)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING
+       ), finished AS (
+         UPDATE ${this.#s}.deliveries SET status = $8, attempt_count = attempt_count + 1,
+           next_attempt_at = CASE WHEN $8 = 'pending' AND $9::bigint IS NOT NULL THEN $9::bigint ELSE next_attempt_at END,
+           last_error = $10, lease_owner = NULL, lease_expires_at = NULL, updated_at = $11
+         WHERE id = $5 AND lease_owner = $12 AND status = 'pending'
+         RETURNING 1
+       )
+       SELECT count(*)::int AS n FROM finished`,
+      [
+        attempt.id, attempt.tenant, attempt.endpointId, attempt.messageId ?? null, attempt.deliveryId ?? null, attempt.startedAt,
+        json(attempt), outcome.status, outcome.nextAttemptAt ?? null, outcome.lastError ?? null,
+        attempt.startedAt + attempt.durationMs, owner,
+      ],
+    );
+    return rows[0]?.n === 1;
+  }
+
+  async setDeliveryStatus(id: string, status: DeliveryStatus, now: number): Promise<void> {
+    await this.#query(
+      `UPDATE ${this.#s}.deliveries SET status = $2, lease_owner = NULL, lease_expires_at = NULL, updated_at = $3 WHERE id = $1`,
+      [id, status, now],
+    );
+  }
+
+  async nextDueAt(): Promise<number | undefined> {
+    const { rows } = await this.#query(this.#sql.nextDueAt, []);
+    const at = rows[0]?.at;
+    return at === null || at === undefined ? undefined : num(at);
+  }
+
+  // ------------------------------------------------------------------ attempts
+
+  async recordAttempt(attempt: AttemptRecord): Promise<void> {
+    await this.#query(
+      `INSERT INTO ${this.#s}.attempts (id, tenant, endpoint_id, message_id, delivery_id, started_at, record)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
+      [attempt.id, attempt.tenant, attempt.endpointId, attempt.messageId ?? null, attempt.deliveryId ?? null, attempt.startedAt, json(attempt)],
+    );
+  }
+
+  async listAttempts(query: AttemptQuery): Promise<Page<AttemptRecord>> {
+    const limit = pageLimit(query.limit);
+    const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const { text, values } = this.#sql.listAttempts({ ...query, cursor, limit: limit + 1 });
+    const { rows } = await this.#query(text, values);
+    return toPage(rows.map((row) => row.record as AttemptRecord), limit, (a) => ({ at: a.startedAt, id: a.id }));
+  }
+
+  // ------------------------------------------------------------------ callbacks
+
+  async createCallback(callback: CallbackRecord): Promise<void> {
+    try {
+      await this.#query(
+        `INSERT INTO ${this.#s}.callbacks (token_hash, tenant, delivery_id, message_id, endpoint_id, expires_at, answered_at, answer)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [
+          callback.tokenHash, callback.tenant, callback.deliveryId, callback.messageId, callback.endpointId, callback.expiresAt,
+          callback.answeredAt ?? null, callback.answeredAt === undefined ? null : json(callback.answer ?? null),
+        ],
+      );
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new HooklineError('conflict', 'This callback token exists.');
+      throw error;
+    }
+  }
+
+  async getCallback(tokenHash: string): Promise<CallbackRecord | undefined> {
+    const { rows } = await this.#query(`SELECT * FROM ${this.#s}.callbacks WHERE token_hash = $1`, [tokenHash]);
+    return rows[0] === undefined ? undefined : toCallback(rows[0]);
+  }
+
+  async answerCallback(tokenHash: string, answer: JsonValue, now: number): Promise<CallbackAnswerResult> {
+    // The conditional UPDATE is the atomic step: of concurrent answers, exactly one matches `answered_at IS NULL`.
+    const { rows } = await this.#query(
+      `UPDATE ${this.#s}.callbacks SET answered_at = $2, answer = $3
+       WHERE token_hash = $1 AND answered_at IS NULL AND expires_at > $2 RETURNING *`,
+      [tokenHash, now, json(answer)],
+    );
+    if (rows[0] !== undefined) return { ok: true, callback: toCallback(rows[0]) };
+    const existing = await this.getCallback(tokenHash);
+    if (existing === undefined) return { ok: false, reason: 'not_found' };
+    return { ok: false, reason: existing.answeredAt !== undefined ? 'already_answered' : 'expired' };
+  }
+
+  // ------------------------------------------------------------------ inbound sources
+
+  async createSource(source: InboundSourceRecord): Promise<InboundSourceRecord> {
+    try {
+      await this.#query(
+        `INSERT INTO ${this.#s}.sources (id, tenant, created_at, record) VALUES ($1, $2, $3, $4)`,
+        [source.id, source.tenant, source.createdAt, json(source)],
+      );
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new HooklineError('conflict', 'A source with this id exists.', { details: { id: source.id } });
+      throw error;
+    }
+    return structuredClone(source);
+  }
+
+  async getSource(id: string): Promise<InboundSourceRecord | undefined> {
+    const { rows } = await this.#query(`SELECT record FROM ${this.#s}.sources WHERE id = $1`, [id]);
+    return rows[0]?.record as InboundSourceRecord | undefined;
+  }
+
+  async updateSource(source: InboundSourceRecord): Promise<InboundSourceRecord | undefined> {
+    const { rowCount } = await this.#query(
+      `UPDATE ${this.#s}.sources SET record = $3 WHERE id = $1 AND tenant = $2`,
+      [source.id, source.tenant, json(source)],
+    );
+    return rowCount === 1 ? structuredClone(source) : undefined;
+  }
+
+  async deleteSource(tenant: string, id: string): Promise<boolean> {
+    const { rowCount } = await this.#query(`DELETE FROM ${this.#s}.sources WHERE id = $1 AND tenant = $2`, [id, tenant]);
+    return rowCount === 1;
+  }
+
+  async listSources(tenant: string, page?: PageQuery): Promise<Page<InboundSourceRecord>> {
+    return this.#page<InboundSourceRecord>('sources', tenant, page, (s) => ({ at: s.createdAt, id: s.id }));
+  }
+
+  // ------------------------------------------------------------------ replay protection
+
+  async addSeenId(key: string, expiresAt: number, now: number = Date.now()): Promise<boolean> {
+    const { rowCount } = await this.#query(
+      `INSERT INTO ${this.#s}.seen_ids (key, expires_at) VALUES ($1, $2)
+       ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE seen_ids.expires_at <= $3`,
+      [key, expiresAt, now],
+    );
+    return rowCount === 1;
+  }
+
+  // ------------------------------------------------------------------ retention
+
+  async purge(options: { before: number; now: number; limit: number }): Promise<number> {
+    const { before, now, limit } = options;
+    const attempts = await this.#query(this.#sql.purgeAttempts, [before, limit]);
+    const messages = await this.#query(this.#sql.purgeMessages, [before, limit]);
+    const seen = await this.#query(this.#sql.purgeSeenIds, [now, limit]);
+    return (attempts.rowCount ?? 0) + num(messages.rows[0]?.n ?? 0) + (seen.rowCount ?? 0);
+  }
+
+  // ------------------------------------------------------------------ wake-ups
+
+  /**
+   * Calls `listener` on every publish in any process sharing the schema (LISTEN/NOTIFY on a dedicated connection,
+   * reconnected with backoff when it drops; listeners are also called after each reconnect, since notifications sent
+   * meanwhile are lost). Returns the unsubscribe function.
+   */
+  onWake(listener: () => void): () => void {
+    this.#wakeListeners.add(listener);
+    if (this.#listener === undefined && this.#listenerTimer === undefined) void this.#listen();
+    return () => {
+      this.#wakeListeners.delete(listener);
+      if (this.#wakeListeners.size === 0) this.#stopListening();
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#wakeListeners.clear();
+    this.#stopListening();
+    if (this.#ownsPool) await this.pool.end();
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  async #query(sql: string, params: unknown[]): Promise<pg.QueryResult<Row>> {
+    try {
+      return await this.pool.query<Row>(sql, params);
+    } catch (error) {
+      throw translate(error);
+    }
+  }
+
+  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw translate(error);
+    }
+    // A checked-out client whose connection drops emits 'error'; unhandled, that would crash the process.
+    const onClientError = (error: unknown) => this.#onError(error);
+    client.on('error', onClientError);
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      client.off('error', onClientError);
+      client.release();
+      return result;
+    } catch (error) {
+      client.off('error', onClientError);
+      let broken: Error | boolean = false;
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackError) {
+        broken = rollbackError instanceof Error ? rollbackError : true;
+      }
+      client.release(broken);
+      throw translate(error);
+    }
+  }
+
+  async #insertDeliveries(client: pg.PoolClient, deliveries: DeliveryRecord[]): Promise<void> {
+    if (deliveries.length === 0) return;
+    const column = <K extends keyof DeliveryRecord>(key: K) => deliveries.map((d) => d[key] ?? null);
+    try {
+      await client.query(
+        `INSERT INTO ${this.#s}.deliveries (id, tenant, message_id, endpoint_id, status, attempt_count, next_attempt_at,
+           lease_owner, lease_expires_at, last_error, created_at, updated_at)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[],
+           $8::text[], $9::bigint[], $10::text[], $11::bigint[], $12::bigint[])`,
+        [
+          column('id'), column('tenant'), column('messageId'), column('endpointId'), column('status'), column('attemptCount'),
+          column('nextAttemptAt'), column('leaseOwner'), column('leaseExpiresAt'), column('lastError'), column('createdAt'),
+          column('updatedAt'),
+        ],
+      );
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new HooklineError('conflict', 'A delivery with this id exists.');
+      throw error;
+    }
+    // Delivered on commit, to every process listening on this schema's channel.
+    await client.query('SELECT pg_notify($1, $2)', [this.#channel, '']);
+  }
+
+  async #page<T>(table: 'endpoints' | 'sources', tenant: string, page: PageQuery | undefined, position: (item: T) => { at: number; id: string }): Promise<Page<T>> {
+    const limit = pageLimit(page?.limit);
+    const cursor = page?.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    const { rows } = cursor === undefined
+      ? await this.#query(`SELECT record FROM ${this.#s}.${table} WHERE tenant = $1 ORDER BY created_at DESC, id DESC LIMIT $2`, [tenant, limit + 1])
+      : await this.#query(
+          `SELECT record FROM ${this.#s}.${table} WHERE tenant = $1 AND (created_at < $2 OR (created_at = $2 AND id < $3))
+           ORDER BY created_at DESC, id DESC LIMIT $4`,
+          [tenant, cursor.at, cursor.id, limit + 1],
+        );
+    return toPage(rows.map((row) => row.record as T), limit, position);
+  }
+
+  async #listen(): Promise<void> {
+    this.#listenerTimer = undefined;
+    if (this.#closed || this.#wakeListeners.size === 0) return;
+    const client = new pg.Client({ ...this.#clientConfig, application_name: `hookline-wake:${this.schema}` });
+    this.#listener = client;
+    let dropped = false;
+    const onDrop = (error?: unknown) => {
+      if (dropped) return;
+      dropped = true;
+      if (error !== undefined) this.#onError(error);
+      if (this.#listener === client) this.#listener = undefined;
+      client.removeAllListeners('notification');
+      client.end().catch(() => {});
+      this.#scheduleListen();
+    };
+    client.on('error', onDrop);
+    client.on('end', () => onDrop());
+    client.on('notification', () => this.#wake());
+    try {
+      await client.connect();
+      await client.query(`LISTEN "${this.#channel}"`);
+      if (dropped || this.#listener !== client) return;
+      const reconnected = this.#listenerFailures > 0;
+      this.#listenerFailures = 0;
+      if (reconnected) this.#wake();
+    } catch (error) {
+      onDrop(error);
+    }
+  }
+
+  #scheduleListen(): void {
+    if (this.#closed || this.#wakeListeners.size === 0 || this.#listenerTimer !== undefined) return;
+    this.#listenerFailures += 1;
+    const exponential = Math.min(this.#reconnect.maxMs, this.#reconnect.initialMs * 2 ** (this.#listenerFailures - 1));
+    // Jitter spreads the reconnects of many workers after a server restart.
+    const delay = exponential * (0.5 + Math.random() / 2);
+    this.#listenerTimer = setTimeout(() => void this.#listen(), delay);
+    this.#listenerTimer.unref();
+  }
+
+  #stopListening(): void {
+    if (this.#listenerTimer !== undefined) clearTimeout(this.#listenerTimer);
+    this.#listenerTimer = undefined;
+    const client = this.#listener;
+    this.#listener = undefined;
+    if (client !== undefined) {
+      client.removeAllListeners();
+      client.on('error', () => {});
+      client.end().catch(() => {});
+    }
+  }
+
+  #wake(): void {
+    for (const listener of this.#wakeListeners) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure is its own.
+      }
+    }
+  }
+}
+
+/**
+ * Connects, creates the schema and migrates it (once, under an advisory lock, however many processes start
+ * together), and resolves with a ready store.
+ *
+ * @example
+ * ```ts
+ * import { createPostgresStore } from '@hookline/store-postgres';
+ * const store = await createPostgresStore({ connectionString: process.env.DATABASE_URL, schema: 'hookline' });
+ * const stop = store.onWake(() => console.log('work arrived'));
+ * ```
+ */
+export async function createPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  const store = new PostgresStore(options);
+  try {
+    await store.migrate();
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+  return store;
+}
