@@ -8,7 +8,7 @@ import { assertBodyWithin } from '../http/body.js';
 import { consoleLogger, type Logger } from '../http/logger.js';
 import { errorResponse, jsonResponse } from '../http/responses.js';
 import type { SecretBox } from '../secrets.js';
-import { newSourceId, openConfig, sealConfig, sourceView } from './sources.js';
+import { newSourceId, openConfig, sealConfig, sourceHint, sourceView } from './sources.js';
 import { Subscribers } from './subscribers.js';
 
 export const DEFAULT_MAX_INBOUND_BODY_BYTES = 1024 * 1024;
@@ -125,7 +125,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       return outcome({ status: 'accepted', ...(id ? { id } : {}) });
     } catch (error) {
       if (isHooklineError(error) && error.status < 500) {
-        logger.info({ sourceId, code: error.code, status: error.status }, 'inbound webhook refused');
+        logger.info({ source: sourceHint(sourceId), code: error.code, status: error.status }, 'inbound webhook refused');
       }
       return errorResponse(error, logger);
     }
@@ -248,6 +248,15 @@ function checkSourceInput(id: string, input: InboundSourceInput, context: BuildC
     throw new HooklineError('invalid_source', 'A source must be an object with name, platform and config.');
   }
   const candidate = { ...input, matches: input.matches ?? {} };
+  if (typeof candidate.name !== 'string' || candidate.name.trim() === '' || candidate.name.length > 200) {
+    throw new HooklineError('invalid_source', 'name must be a non-empty string of at most 200 characters.', { details: { field: 'name' } });
+  }
+  if (candidate.config === null || typeof candidate.config !== 'object' || Array.isArray(candidate.config)) {
+    throw new HooklineError('invalid_source', 'config must be an object of the platform\'s options.', { details: { field: 'config' } });
+  }
+  if (candidate.matches === null || typeof candidate.matches !== 'object' || Array.isArray(candidate.matches)) {
+    throw new HooklineError('invalid_jsonpath', 'matches must be an object of JSONPath to expected value.', { details: { field: 'matches' } });
+  }
   assertSchema(candidate);
   buildSource(id, candidate.platform, candidate.config as JsonObject, candidate.matches, context);
   return {

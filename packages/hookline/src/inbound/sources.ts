@@ -18,6 +18,11 @@ export function newSourceId(): string {
   return `src_${id}`;
 }
 
+/** A source id for log lines: the id is the capability in the URL, so logs get only enough to tell sources apart. */
+export function sourceHint(id: string): string {
+  return typeof id === 'string' && id.length > 12 ? `${id.slice(0, 4)}…${id.slice(-4)}` : 'src_…';
+}
+
 /**
  * Config fields that hold secrets, sealed at rest and shown as hints: any key naming a secret, token, password or
  * private key (`secret`, `secrets`, `verifyToken`, `signingSecret`, `privateKey`), and every value of `headers`

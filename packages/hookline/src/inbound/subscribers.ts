@@ -2,6 +2,7 @@ import { HooklineError } from '@hookline/errors';
 import { compileMatcher } from '@hookline/matcher';
 import type { InboundEvent, InboundSelector } from '../contract.js';
 import type { Logger } from '../http/logger.js';
+import { sourceHint } from './sources.js';
 
 type EventTest = (event: InboundEvent) => boolean;
 
@@ -95,7 +96,7 @@ export class Subscribers {
     for (const outcome of outcomes) {
       if (outcome.status === 'rejected') {
         this.#logger.error(
-          { err: outcome.reason, sourceId: event.sourceId, eventId: event.id },
+          { err: outcome.reason, source: sourceHint(event.sourceId), eventId: event.id },
           'an inbound webhook handler failed; the sender was still answered 200',
         );
       }

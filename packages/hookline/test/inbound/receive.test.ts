@@ -353,3 +353,25 @@ describe('receive: matches, size and shape', () => {
     expect((errors[0] as Error).message).toBe('app bug');
   });
 });
+
+describe('receive: logs', () => {
+  it('never writes the full source id (the URL capability), a secret or a body to a log line', async () => {
+    const lines: unknown[] = [];
+    const record = (fields: Record<string, unknown>, message: string) => {
+      lines.push({ ...fields, err: fields['err'] instanceof Error ? fields['err'].message : fields['err'], message });
+    };
+    const { hooks } = receiverHookline({ logger: { error: record, warn: record, info: record } });
+    const source = await hooks.createSource({ name: 'repo', platform: 'github', config: { secret: 'super-secret-value' } });
+    hooks.on(source.id, () => {
+      throw new Error('handler failed');
+    });
+
+    await hooks.handle(githubRequest({ url: source.path, secret: 'wrong-secret', body: { card: '4242424242424242' } }));
+    await hooks.handle(githubRequest({ url: source.path, secret: 'super-secret-value', body: { card: '4242424242424242' } }));
+
+    const logged = JSON.stringify(lines);
+    expect(lines.length).toBe(2);
+    expect(logged).toContain(`${source.id.slice(0, 4)}…${source.id.slice(-4)}`);
+    for (const secret of [source.id, 'super-secret-value', 'wrong-secret', '4242424242424242']) expect(logged).not.toContain(secret);
+  });
+});

@@ -141,3 +141,20 @@ describe('inbound sources', () => {
     expect(second.nextCursor).toBeUndefined();
   });
 });
+
+describe('inbound sources: input shape', () => {
+  it('refuses a missing or empty name, a non-object config and non-object matches with coded errors', async () => {
+    const { hooks } = receiverHookline();
+    await expect(hooks.createSource({ platform: 'github', config: { secret: 's' } } as never)).rejects.toMatchObject({
+      code: 'invalid_source', details: { field: 'name' },
+    });
+    await expect(hooks.createSource({ name: ' ', platform: 'github', config: { secret: 's' } })).rejects.toMatchObject({ code: 'invalid_source' });
+    await expect(hooks.createSource({ name: 'x', platform: 'github', config: 'secret' } as never)).rejects.toMatchObject({
+      code: 'invalid_source', details: { field: 'config' },
+    });
+    await expect(hooks.createSource({ name: 'x', platform: 'github', config: { secret: 's' }, matches: ['$.a'] } as never)).rejects.toMatchObject({
+      code: 'invalid_jsonpath',
+    });
+    await expect(hooks.createSource(null as never)).rejects.toMatchObject({ code: 'invalid_source' });
+  });
+});
