@@ -398,6 +398,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           const limit = concurrency - inFlight.size;
           lastClaimAt = clock.now();
           const claimed = await store.claimDue({ now: lastClaimAt, owner: workerId, leaseMs, limit, perEndpointLimit: perEndpointConcurrency });
+          if (!running) {
+            // stop() began while claiming: hand these straight back rather than start sends it will not wait for.
+            await Promise.all(claimed.map((delivery) => store.releaseLease(delivery.id, workerId)));
+            break;
+          }
           for (const delivery of claimed) track(delivery);
           if (claimed.length < limit) break;
         }
@@ -729,6 +734,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       unsubscribeWake = undefined;
       if (idleTimer !== undefined) timers.clearTimeout(idleTimer);
       idleTimer = undefined;
+      while (pumping) await new Promise((resolve) => setImmediate(resolve));
       const pending = [...inFlight.values()];
       if (pending.length > 0) {
         let graceTimer: NodeJS.Timeout | undefined;
@@ -741,7 +747,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         for (const entry of inFlight.values()) entry.abort.abort();
         await Promise.all([...inFlight.values()].map((p) => p.done));
       }
-      while (pumping) await new Promise((resolve) => setImmediate(resolve));
+      if (idleTimer !== undefined) timers.clearTimeout(idleTimer);
+      idleTimer = undefined;
       transport.close();
       logger.info({ workerId }, 'Delivery workers stopped.');
     },

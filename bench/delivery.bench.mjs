@@ -1,0 +1,154 @@
+// Delivery throughput: hookline's dispatcher (memory store, SQLite store) against a bare keep-alive POST loop to the
+// same local receiver at the same concurrency, JWT-signed 1 KiB bodies; then peak memory with 100,000 pending
+// deliveries in SQLite (the dispatcher must not hold the backlog in memory).
+import { fork } from 'node:child_process';
+import { createServer, request, Agent } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { report } from './lib/measure.mjs';
+
+// The receiver runs in its own process so that it costs the same for every contender.
+if (process.argv[2] === '--receiver') {
+  const server = createServer((req, res) => {
+    req.on('data', () => {});
+    req.on('end', () => res.writeHead(200, { 'content-length': '2' }).end('ok'));
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+  process.on('disconnect', () => process.exit(0));
+} else {
+  await main();
+}
+
+async function main() {
+  const { createDispatcher } = await import('hookline');
+  const { MemoryStore } = await import('@hookline/store');
+  const { SqliteStore } = await import('@hookline/store-sqlite');
+  const { generateSigningKey } = await import('@hookline/signer');
+
+  const CONCURRENCY = 16;
+  const ROUNDS = 3;
+  const PER_ROUND = 2_000;
+  const receiver = fork(fileURLToPath(import.meta.url), ['--receiver'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const { port } = await new Promise((resolve) => receiver.once('message', resolve));
+  const url = `http://127.0.0.1:${port}/hook`;
+  const key = await generateSigningKey('ES256');
+  // A 1 KiB event body; the envelope around it adds ~250 bytes.
+  const data = { id: 'AR-123', note: 'x'.repeat(1024 - 40) };
+  const body = Buffer.from(JSON.stringify({ version: 'v1', webhookId: 'msg_bench', callbackUrl: '', event: 'bench', payload: data }));
+  const dir = mkdtempSync(join(tmpdir(), 'hookline-bench-'));
+
+  async function bareLoop(total) {
+    const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+    let next = 0;
+    const post = () => new Promise((resolve, reject) => {
+      const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    const worker = async () => {
+      while (next < total) {
+        next += 1;
+        await post();
+      }
+    };
+    const start = performance.now();
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    const rate = (total * 1000) / (performance.now() - start);
+    agent.destroy();
+    return rate;
+  }
+
+  async function dispatcherRun(store, total) {
+    const dispatcher = createDispatcher({
+      store, secretKey: 'bench-secret-key-0123456789abcdef', signing: { issuer: 'bench.example', keys: [key] },
+      destinations: { allowHttp: true, allowPrivateNetworks: true }, concurrency: CONCURRENCY, perEndpointConcurrency: CONCURRENCY,
+    });
+    const { endpoint } = await dispatcher.createEndpoint({ name: 'bench', url, triggers: ['*'] });
+    for (let i = 0; i < total; i++) await dispatcher.publish({ type: 'bench', data });
+    let done = 0;
+    const finished = new Promise((resolve) => {
+      dispatcher.on((event) => {
+        if (event.type === 'delivery.succeeded' && ++done === total) resolve();
+        if (event.type === 'delivery.failed') console.error('failed attempt', event.attempt.error);
+      });
+    });
+    const start = performance.now();
+    dispatcher.start();
+    await finished;
+    const rate = (total * 1000) / (performance.now() - start);
+    await dispatcher.stop();
+    await dispatcher.deleteEndpoint(endpoint.id);
+    return rate;
+  }
+
+  const median = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  async function measure(run) {
+    await run(200); // warm-up
+    const rates = [];
+    for (let r = 0; r < ROUNDS; r++) rates.push(await run(PER_ROUND));
+    return median(rates);
+  }
+
+  const memory = new MemoryStore();
+  const sqlite = new SqliteStore({ path: join(dir, 'throughput.db') });
+  const bare = await measure(bareLoop);
+  const withMemory = await measure((n) => dispatcherRun(memory, n));
+  const withSqlite = await measure((n) => dispatcherRun(sqlite, n));
+  await sqlite.close();
+  report(`deliveries/s to a local keep-alive receiver, ${CONCURRENCY} concurrent, JWT-signed 1 KiB`, [
+    { name: 'bare keep-alive POST loop (no signing)', value: bare },
+    { name: 'hookline dispatcher, memory store', value: withMemory },
+    { name: 'hookline dispatcher, SQLite store', value: withSqlite },
+  ], {
+    unit: 'deliveries/s',
+    targets: {
+      'hookline dispatcher, memory store': { against: 'bare keep-alive POST loop (no signing)', atLeast: 0.6 },
+      'hookline dispatcher, SQLite store': { against: 'bare keep-alive POST loop (no signing)', atLeast: 0.4 },
+    },
+  });
+
+  // Backlog: 100,000 pending deliveries in SQLite; the workers run for a while and memory must stay flat.
+  const BACKLOG = 100_000;
+  const backlogStore = new SqliteStore({ path: join(dir, 'backlog.db') });
+  const dispatcher = createDispatcher({
+    store: backlogStore, secretKey: 'bench-secret-key-0123456789abcdef', signing: { issuer: 'bench.example', keys: [key] },
+    destinations: { allowHttp: true, allowPrivateNetworks: true }, concurrency: CONCURRENCY, perEndpointConcurrency: CONCURRENCY,
+  });
+  await dispatcher.createEndpoint({ name: 'bench', url, triggers: ['*'] });
+  global.gc?.();
+  const rssBefore = process.memoryUsage().rss;
+  const publishStart = performance.now();
+  for (let i = 0; i < BACKLOG; i++) await dispatcher.publish({ type: 'bench', data });
+  const publishRate = (BACKLOG * 1000) / (performance.now() - publishStart);
+  const rssAfterPublish = process.memoryUsage().rss;
+  let delivered = 0;
+  dispatcher.on((event) => {
+    if (event.type === 'delivery.succeeded') delivered += 1;
+  });
+  let peak = rssAfterPublish;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 50);
+  dispatcher.start();
+  await new Promise((resolve) => setTimeout(resolve, 8_000));
+  clearInterval(sampler);
+  await dispatcher.stop();
+  await backlogStore.close();
+  const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+  console.log(`\n## ${BACKLOG.toLocaleString('en-US')} pending deliveries in SQLite`);
+  console.log(`publish (one transaction each)     ${Math.round(publishRate).toLocaleString('en-US')} messages/s`);
+  console.log(`RSS before publishing              ${mb(rssBefore)}`);
+  console.log(`RSS with the backlog stored        ${mb(rssAfterPublish)}`);
+  console.log(`peak RSS while draining (8 s)      ${mb(Math.max(peak, process.memoryUsage().rss))}  (${delivered.toLocaleString('en-US')} delivered meanwhile)`);
+  console.log(`process peak RSS (maxRSS)          ${mb(process.resourceUsage().maxRSS * 1024)}`);
+
+  receiver.disconnect();
+  receiver.kill();
+  rmSync(dir, { recursive: true, force: true });
+}
