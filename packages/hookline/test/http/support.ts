@@ -13,6 +13,7 @@ export function receiverHookline(options: {
   dispatcher?: Dispatcher;
   logger?: Logger;
   maxInboundBodyBytes?: number;
+  publicUrl?: string;
 } = {}): { hooks: Hookline; store: MemoryStore; clock: { ms: number } } {
   const clock = { ms: (options.nowSeconds ?? 1_700_000_000) * 1000 };
   const store = new MemoryStore();
@@ -23,6 +24,7 @@ export function receiverHookline(options: {
     logger: options.logger ?? silentLogger,
     now: () => clock.ms,
     ...(options.maxInboundBodyBytes === undefined ? {} : { maxInboundBodyBytes: options.maxInboundBodyBytes }),
+    ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
   });
   return { hooks, store, clock };
 }

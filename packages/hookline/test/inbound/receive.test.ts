@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { InboundEvent } from '../../src/contract.js';
 import {
@@ -373,5 +374,36 @@ describe('receive: logs', () => {
     expect(lines.length).toBe(2);
     expect(logged).toContain(`${source.id.slice(0, 4)}…${source.id.slice(-4)}`);
     for (const secret of [source.id, 'super-secret-value', 'wrong-secret', '4242424242424242']) expect(logged).not.toContain(secret);
+  });
+});
+
+describe('receive: Twilio', () => {
+  const form = { CallSid: 'CA1234567890ABCDE', From: '+14158675309', To: '+18005551212' };
+  const twilioSignature = (authToken: string, url: string) => {
+    const params = Object.keys(form).sort().map((key) => key + form[key as keyof typeof form]).join('');
+    return createHmac('sha1', authToken).update(url + params).digest('base64');
+  };
+  const formRequest = (path: string, signature: string) =>
+    hookRequest('POST', path, {
+      body: new URLSearchParams(form).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+    });
+
+  it('verifies against publicUrl + the source path when the source sets no publicUrl of its own', async () => {
+    const { hooks } = receiverHookline({ publicUrl: 'https://app.example/hooks/' });
+    const source = await hooks.createSource({ name: 'sms', platform: 'twilio', config: { secret: 'twilio-auth-token' } });
+    const signature = twilioSignature('twilio-auth-token', `https://app.example/hooks/in/${source.id}`);
+
+    const response = await hooks.handle(formRequest(source.path, signature));
+
+    expect(response.status).toBe(200);
+    expect(json(response)).toEqual({ status: 'accepted' });
+  });
+
+  it('refuses a Twilio source without publicUrl when hookline has none either (invalid_source at save time)', async () => {
+    const { hooks } = receiverHookline();
+    await expect(hooks.createSource({ name: 'sms', platform: 'twilio', config: { secret: 't' } })).rejects.toMatchObject({
+      code: 'invalid_source', details: expect.objectContaining({ field: 'publicUrl' }),
+    });
   });
 });

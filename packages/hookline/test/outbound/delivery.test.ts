@@ -608,6 +608,30 @@ describe('workers', () => {
     expect((await dispatcher.listAttempts({ messageId })).items).toEqual([]);
   });
 
+  it('renews the lease while a send is in flight, so another worker never sends it twice', async () => {
+    let release: () => void = () => {};
+    const r = await receiver((_req, res) => {
+      release = () => res.writeHead(200).end();
+    });
+    const a = await started({ leaseMs: 30_000, requestTimeoutMs: 10_000 });
+    const b = await setup({ store: a.store, clock: a.time.clock, timers: a.time.timers, leaseMs: 30_000 });
+    b.dispatcher.start();
+    cleanup.push(() => b.dispatcher.stop());
+    await a.dispatcher.createEndpoint({ name: 'slow', url: r.url, triggers: ['*'] });
+    const ok = nextEvent(a.dispatcher, 'delivery.succeeded');
+    await a.dispatcher.publish({ type: 't', data: {} });
+    while (r.requests.length === 0) await tick();
+    for (let step = 0; step < 6; step++) {
+      await settle();
+      a.time.advance(15_000);
+    }
+    await settle();
+    expect(r.requests).toHaveLength(1);
+    release();
+    await ok;
+    expect(r.requests).toHaveLength(1);
+  });
+
   it('disables an endpoint failing with no success for 5 days', async () => {
     const r = await receiver((_req, res) => res.writeHead(500).end());
     const { dispatcher, time } = await started({ retrySchedule: [0, 3 * 86_400, 3 * 86_400] });
