@@ -39,11 +39,11 @@ export function createPublicHandler(options: PublicRoutesOptions): (request: Hoo
       const match = router.match(request);
       if (match.kind !== 'found') {
         const { error, headers } = routeError(match);
-        return errorResponse(error, logger, headers);
+        return errorResponse(error, logger, headers, 'public');
       }
       return await match.handler(match.context, undefined);
     } catch (error) {
-      return errorResponse(error, logger);
+      return errorResponse(error, logger, {}, 'public');
     }
   };
 }

@@ -127,7 +127,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       if (isHooklineError(error) && error.status < 500) {
         logger.info({ source: sourceHint(sourceId), code: error.code, status: error.status }, 'inbound webhook refused');
       }
-      return errorResponse(error, logger);
+      return errorResponse(error, logger, {}, 'public');
     }
   }
 

@@ -407,3 +407,26 @@ describe('receive: Twilio', () => {
     });
   });
 });
+
+describe('receive: server-side failures', () => {
+  it('answers a source sealed under another secret key 500 internal, telling the sender nothing about the configuration', async () => {
+    const { hooks, store } = receiverHookline();
+    const source = await hooks.createSource({ name: 'repo', platform: 'github', config: { secret: 's' } });
+    const logged: string[] = [];
+    const { composeHookline } = await import('../../src/http/hookline.js');
+    const { createSecretBox } = await import('../../src/secrets.js');
+    const { fakeDispatcher } = await import('../http/fake-dispatcher.js');
+    const rekeyed = composeHookline({
+      dispatcher: fakeDispatcher(),
+      store,
+      secretBox: createSecretBox('1'.repeat(64)),
+      logger: { error: (fields) => logged.push(String(fields['code'])), warn() {}, info() {} },
+    });
+
+    const response = await rekeyed.handle(githubRequest({ url: source.path, secret: 's', body: {} }));
+
+    expect(response.status).toBe(500);
+    expect(json(response)).toEqual({ error: { code: 'internal', message: 'Something went wrong on our side; the request was not processed.' } });
+    expect(logged).toEqual(['invalid_config']);
+  });
+});
