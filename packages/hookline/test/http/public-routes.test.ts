@@ -88,3 +88,33 @@ describe('public routes', () => {
     expect((logged[0] as Error).message).toBe('database password is hunter2');
   });
 });
+
+describe('routing details', () => {
+  it('decodes percent-encoded path parameters', async () => {
+    const { hooks } = receiverHookline();
+    const source = await hooks.createSource({ name: 'repo', platform: 'github', config: { secret: 's' } });
+    const { githubRequest } = await import('../../src/testing.js');
+    const encoded = `/in/${encodeURIComponent(source.id).replace('_', '%5F')}`;
+    const response = await hooks.handle(githubRequest({ url: encoded, secret: 's', body: {} }));
+    expect(response.status).toBe(200);
+  });
+
+  it('answers a malformed percent-encoding in a parameter 404, not a crash', async () => {
+    const { hooks } = receiverHookline();
+    const response = await hooks.handle(hookRequest('POST', '/in/%E0%A4%A', { body: {} }));
+    expect(response.status).toBe(404);
+    expect((json(response) as { error: { code: string } }).error.code).toBe('not_found');
+  });
+
+  it('routes an absolute request URL by its path', async () => {
+    const { hooks } = receiverHookline();
+    const response = await hooks.handle(hookRequest('GET', 'https://app.example/.well-known/jwks.json?x=1'));
+    expect(response.status).toBe(200);
+  });
+
+  it('does not match a route with extra segments', async () => {
+    const { hooks } = receiverHookline();
+    expect((await hooks.handle(hookRequest('POST', '/in/src_a/extra', { body: {} }))).status).toBe(404);
+    expect((await hooks.handle(hookRequest('POST', '/in/', { body: {} }))).status).toBe(404);
+  });
+});
