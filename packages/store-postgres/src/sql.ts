@@ -191,11 +191,11 @@ export function statements(s: string) {
       };
     },
 
-    /** $1 before, $2 limit. */
+    /** $1 before, $2 limit. Deleting by ctid from a locked, bounded sub-select: a TID scan, never a join over the table. */
     purgeAttempts: `
-      DELETE FROM ${s}.attempts WHERE id IN (
-        SELECT id FROM ${s}.attempts WHERE started_at < $1 ORDER BY started_at LIMIT $2 FOR UPDATE SKIP LOCKED
-      )`,
+      DELETE FROM ${s}.attempts WHERE ctid = ANY (ARRAY(
+        SELECT ctid FROM ${s}.attempts WHERE started_at < $1 ORDER BY started_at LIMIT $2 FOR UPDATE SKIP LOCKED
+      ))`,
 
     /** $1 before, $2 limit: finished messages with their deliveries and callbacks, counted together. */
     purgeMessages: `
@@ -206,21 +206,24 @@ export function statements(s: string) {
         )
         ORDER BY m.created_at, m.id LIMIT $2
         FOR UPDATE SKIP LOCKED
+      ), ids AS (
+        -- An array, not a join: each delete below is an index lookup per id, never a hash join over the table.
+        SELECT ARRAY(SELECT id FROM doomed) AS ids
       ), gone_callbacks AS (
-        DELETE FROM ${s}.callbacks c USING doomed WHERE c.message_id = doomed.id RETURNING 1
+        DELETE FROM ${s}.callbacks WHERE message_id = ANY ((SELECT ids FROM ids)::text[]) RETURNING 1
       ), gone_deliveries AS (
-        DELETE FROM ${s}.deliveries d USING doomed WHERE d.message_id = doomed.id RETURNING 1
+        DELETE FROM ${s}.deliveries WHERE message_id = ANY ((SELECT ids FROM ids)::text[]) RETURNING 1
       ), gone_messages AS (
-        DELETE FROM ${s}.messages m USING doomed WHERE m.id = doomed.id RETURNING 1
+        DELETE FROM ${s}.messages WHERE id = ANY ((SELECT ids FROM ids)::text[]) RETURNING 1
       )
       SELECT (SELECT count(*) FROM gone_callbacks) + (SELECT count(*) FROM gone_deliveries)
         + (SELECT count(*) FROM gone_messages) AS n`,
 
     /** $1 now, $2 limit. */
     purgeSeenIds: `
-      DELETE FROM ${s}.seen_ids WHERE key IN (
-        SELECT key FROM ${s}.seen_ids WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED
-      )`,
+      DELETE FROM ${s}.seen_ids WHERE ctid = ANY (ARRAY(
+        SELECT ctid FROM ${s}.seen_ids WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED
+      ))`,
   };
 }
 

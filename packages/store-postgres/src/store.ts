@@ -141,7 +141,8 @@ export class PostgresStore implements DeliveryStore {
     this.#onError = options.onError ?? (() => {});
     this.#reconnect = { initialMs: options.reconnect?.initialMs ?? 100, maxMs: options.reconnect?.maxMs ?? 10_000 };
     this.#ownsPool = options.pool === undefined;
-    this.pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10 });
+    this.pool =
+      options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10, application_name: `hookline:${schema}` });
     this.#clientConfig = options.pool === undefined ? { connectionString: options.connectionString } : (options.pool.options as pg.ClientConfig);
     // An idle pooled connection that dies (server restart) emits here; without a handler it would crash the process.
     this.pool.on('error', (error) => this.#onError(error));

@@ -1,0 +1,115 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresStore } from '@hookline/store-postgres';
+import { statements } from '../src/sql.js';
+import { DATABASE_URL, dropSchema, freshSchemaName } from './helpers.js';
+
+const T0 = 1_700_000_000_000;
+const ROWS = 100_000;
+const schema = freshSchemaName('plans');
+const sql = statements(`"${schema}"`);
+const client = new pg.Client({ connectionString: DATABASE_URL });
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  Plans?: PlanNode[];
+}
+
+function scans(node: PlanNode, found: PlanNode[] = []): PlanNode[] {
+  if (node['Relation Name'] !== undefined) found.push(node);
+  for (const child of node.Plans ?? []) scans(child, found);
+  return found;
+}
+
+async function plan(text: string, values: unknown[]): Promise<PlanNode[]> {
+  const { rows } = await client.query(`EXPLAIN (FORMAT JSON) ${text}`, values);
+  if (process.env.SHOW_PLANS) console.log(JSON.stringify(rows[0]['QUERY PLAN'], null, 1));
+  return scans((rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan);
+}
+
+function seqScans(nodes: PlanNode[]): string[] {
+  return nodes.filter((n) => n['Node Type'] === 'Seq Scan').map((n) => n['Relation Name'] as string);
+}
+
+beforeAll(async () => {
+  await (await createPostgresStore({ connectionString: DATABASE_URL, schema })).close();
+  await client.connect();
+  const s = `"${schema}"`;
+  // 100,000 deliveries over 50,000 messages and 200 endpoints: 5 % pending (a fifth of those leased), 5 % awaiting
+  // a callback, the rest finished, as in a store that has been running for a week.
+  await client.query(`
+    INSERT INTO ${s}.messages (id, tenant, type, idempotency_key, created_at, data)
+    SELECT 'msg_' || i, 'acme', 'order.created', CASE WHEN i % 3 = 0 THEN 'key_' || i END, ${T0} + i * 2, '{}'::json
+    FROM generate_series(0, ${ROWS / 2 - 1}) AS i`);
+  await client.query(`
+    INSERT INTO ${s}.deliveries (id, tenant, message_id, endpoint_id, status, attempt_count, next_attempt_at,
+      lease_owner, lease_expires_at, last_error, created_at, updated_at)
+    SELECT 'dlv_' || i, 'acme', 'msg_' || (i / 2), 'ep_' || (i % 200),
+      CASE WHEN i % 20 = 0 THEN 'pending' WHEN i % 20 = 1 THEN 'awaiting_callback' ELSE 'succeeded' END,
+      1, ${T0} + i,
+      CASE WHEN i % 100 = 0 THEN 'worker_' || (i % 7) END, CASE WHEN i % 100 = 0 THEN ${T0} + i + 60000 END,
+      NULL, ${T0} + i, ${T0} + i
+    FROM generate_series(0, ${ROWS - 1}) AS i`);
+  await client.query(`
+    INSERT INTO ${s}.attempts (id, tenant, endpoint_id, message_id, delivery_id, started_at, record)
+    SELECT 'att_' || i, 'acme', 'ep_' || (i % 200), 'msg_' || (i / 2), 'dlv_' || i, ${T0} + i, '{}'::json
+    FROM generate_series(0, ${ROWS - 1}) AS i`);
+  await client.query(`
+    INSERT INTO ${s}.seen_ids (key, expires_at) SELECT 'seen_' || i, ${T0} + i FROM generate_series(0, ${ROWS - 1}) AS i`);
+  await client.query(`ANALYZE ${s}.messages, ${s}.deliveries, ${s}.attempts, ${s}.seen_ids`);
+}, 120_000);
+
+afterAll(async () => {
+  await client.end();
+  await dropSchema(schema);
+});
+
+const now = T0 + ROWS / 2;
+
+describe(`query plans at ${ROWS.toLocaleString('en-US')} deliveries`, () => {
+  it('claims through the due index, never scanning deliveries', async () => {
+    const nodes = await plan(sql.claimDue, [now, 'w1', now + 30_000, 50]);
+    expect(seqScans(nodes)).toEqual([]);
+    expect(nodes.map((n) => n['Index Name'])).toContain('deliveries_due');
+  });
+
+  it('claims within per-endpoint limits through partial indexes', async () => {
+    expect(seqScans(await plan(sql.claimSaturated, [now, 5]))).toEqual([]);
+    expect(seqScans(await plan(sql.claimCandidates, [now, ['ep_1', 'ep_2'], 200]))).toEqual([]);
+    const endpoints = Array.from({ length: 20 }, (_, i) => `ep_${i * 10}`);
+    const nodes = await plan(sql.claimWithinLimits, [now, 'w1', now + 30_000, 50, 5, endpoints]);
+    expect(seqScans(nodes)).toEqual([]);
+    expect(nodes.map((n) => n['Index Name'])).toContain('deliveries_due_by_endpoint');
+  });
+
+  it('finds the next due time without scanning deliveries', async () => {
+    expect(seqScans(await plan(sql.nextDueAt, []))).toEqual([]);
+  });
+
+  it('reads history by endpoint, message, delivery and time through indexes', async () => {
+    const queries = [
+      sql.listAttempts({ tenant: 'acme', endpointId: 'ep_7', limit: 51 }),
+      sql.listAttempts({ tenant: 'acme', endpointId: 'ep_7', since: T0, until: T0 + 5000, cursor: { at: T0 + 4000, id: 'att_4000' }, limit: 51 }),
+      sql.listAttempts({ tenant: 'acme', messageId: 'msg_77', limit: 51 }),
+      sql.listAttempts({ tenant: 'acme', deliveryId: 'dlv_77', limit: 51 }),
+      sql.listAttempts({ tenant: 'acme', since: T0 + 10, limit: 51 }),
+    ];
+    for (const query of queries) {
+      const nodes = await plan(query.text, query.values);
+      expect(seqScans(nodes)).toEqual([]);
+      expect(nodes.every((n) => n['Relation Name'] === 'attempts')).toBe(true);
+    }
+  });
+
+  it('purges in bounded batches without scanning deliveries, attempts or messages', async () => {
+    for (const [text, values] of [
+      [sql.purgeAttempts, [T0 + 40_000, 1000]],
+      [sql.purgeMessages, [T0 + 40_000, 1000]],
+      [sql.purgeSeenIds, [T0 + 40_000, 1000]],
+    ] as const) {
+      expect(seqScans(await plan(text, [...values]))).toEqual([]);
+    }
+  });
+});

@@ -1,0 +1,178 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DeliveryRecord } from '@hookline/store';
+import { createPostgresStore, PostgresStore } from '@hookline/store-postgres';
+import { DATABASE_URL, dropSchema, freshSchemaName } from './helpers.js';
+
+const T0 = 1_700_000_000_000;
+const schemas: string[] = [];
+const admin = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
+
+function schemaFor(prefix: string): string {
+  const schema = freshSchemaName(prefix);
+  schemas.push(schema);
+  return schema;
+}
+
+afterAll(async () => {
+  await admin.end();
+  for (const schema of schemas) await dropSchema(schema);
+});
+
+function deliveriesFor(messageId: string, endpointIds: string[], perEndpoint: number): DeliveryRecord[] {
+  return endpointIds.flatMap((endpointId) =>
+    Array.from({ length: perEndpoint }, (_, i) => ({
+      id: `dlv_${messageId}_${endpointId}_${i}`, tenant: 'acme', messageId, endpointId, status: 'pending' as const,
+      attemptCount: 0, nextAttemptAt: T0 + i, createdAt: T0, updatedAt: T0,
+    })),
+  );
+}
+
+describe('migrations', () => {
+  it('migrate once when several stores start together on a fresh schema', async () => {
+    const schema = schemaFor('migrate');
+    const stores = await Promise.all(
+      Array.from({ length: 6 }, () => createPostgresStore({ connectionString: DATABASE_URL, schema, poolSize: 2 })),
+    );
+    const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
+    expect(rows).toEqual([{ version: 1 }]);
+    const tables = await admin.query(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
+      [schema],
+    );
+    expect(tables.rows.map((r) => r.table_name)).toEqual([
+      'attempts', 'callbacks', 'deliveries', 'endpoints', 'messages', 'schema_migrations', 'seen_ids', 'sources',
+    ]);
+    await Promise.all(stores.map((store) => store.close()));
+  });
+
+  it('keeps each schema apart: a store sees only its own tables', async () => {
+    const [a, b] = [schemaFor('iso_a'), schemaFor('iso_b')];
+    const storeA = await createPostgresStore({ connectionString: DATABASE_URL, schema: a });
+    const storeB = await createPostgresStore({ connectionString: DATABASE_URL, schema: b });
+    await storeA.addSeenId('k', T0 + 10, T0);
+    expect(await storeB.addSeenId('k', T0 + 10, T0)).toBe(true);
+    expect(await storeA.addSeenId('k', T0 + 10, T0)).toBe(false);
+    await storeA.close();
+    await storeB.close();
+  });
+
+  it('refuses a schema name that is not a plain identifier', () => {
+    expect(() => new PostgresStore({ connectionString: DATABASE_URL, schema: 'x"; DROP TABLE y; --' })).toThrow(
+      expect.objectContaining({ code: 'invalid_config' }),
+    );
+    expect(() => new PostgresStore({ schema: 'ok' })).toThrow(expect.objectContaining({ code: 'invalid_config' }));
+  });
+
+  it('answers store_unavailable when the server cannot be reached', async () => {
+    await expect(
+      createPostgresStore({ connectionString: 'postgres://postgres@127.0.0.1:1/test', schema: 'nowhere' }),
+    ).rejects.toMatchObject({ code: 'store_unavailable', status: 503 });
+  });
+
+  it('works on a pool the app owns and leaves it open on close', async () => {
+    const schema = schemaFor('ownpool');
+    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 3 });
+    const store = await createPostgresStore({ pool, schema });
+    expect(await store.nextDueAt()).toBeUndefined();
+    await store.close();
+    expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    await pool.end();
+  });
+});
+
+describe('several processes sharing one schema', () => {
+  const schema = freshSchemaName('shared');
+  let stores: PostgresStore[] = [];
+
+  beforeAll(async () => {
+    schemas.push(schema);
+    // Separate pools stand in for separate processes: different sessions, real concurrency on the server.
+    stores = await Promise.all(Array.from({ length: 4 }, () => createPostgresStore({ connectionString: DATABASE_URL, schema, poolSize: 4 })));
+  });
+
+  afterAll(async () => {
+    await Promise.all(stores.map((store) => store.close()));
+  });
+
+  it('never leases one delivery twice and never exceeds perEndpointLimit across stores', async () => {
+    const endpoints = ['ep_a', 'ep_b', 'ep_c'];
+    const [first] = stores as [PostgresStore];
+    await first.createMessage({ message: { id: 'm_shared', tenant: 'acme', type: 't', data: {}, createdAt: T0 }, deliveries: deliveriesFor('m_shared', endpoints, 40) });
+    const rounds = await Promise.all(
+      stores.flatMap((store, s) =>
+        Array.from({ length: 5 }, (_, i) => store.claimDue({ now: T0 + 100, owner: `s${s}-c${i}`, leaseMs: 60_000, limit: 4, perEndpointLimit: 5 })),
+      ),
+    );
+    const claimed = rounds.flat();
+    expect(new Set(claimed.map((d) => d.id)).size).toBe(claimed.length);
+    for (const endpointId of endpoints) expect(claimed.filter((d) => d.endpointId === endpointId).length).toBeLessThanOrEqual(5);
+    const { rows } = await admin.query(
+      `SELECT endpoint_id, count(*)::int AS n FROM "${schema}".deliveries WHERE lease_owner IS NOT NULL GROUP BY endpoint_id`,
+    );
+    for (const row of rows) expect(row.n).toBeLessThanOrEqual(5);
+  });
+
+  it('wakes a listener in another store when a message is published', async () => {
+    const [publisher, listener] = stores as [PostgresStore, PostgresStore];
+    const woke = new Promise<void>((resolve) => {
+      const stop = listener.onWake(() => {
+        stop();
+        resolve();
+      });
+    });
+    await waitForListener(schema, 1);
+    await publisher.createMessage({ message: { id: 'm_wake', tenant: 'acme', type: 't', data: {}, createdAt: T0 }, deliveries: deliveriesFor('m_wake', ['ep_w'], 1) });
+    await expect(woke).resolves.toBeUndefined();
+  });
+
+  it('reconnects the wake-up listener after its connection is killed, and wakes on reconnect', async () => {
+    const errors: unknown[] = [];
+    const store = await createPostgresStore({ connectionString: DATABASE_URL, schema, reconnect: { initialMs: 20, maxMs: 200 }, onError: (e) => errors.push(e) });
+    let wakes = 0;
+    const stop = store.onWake(() => (wakes += 1));
+    await waitForListener(schema, 1);
+    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [`hookline-wake:${schema}`]);
+    // The reconnect itself wakes once (notifications sent while down are lost), then NOTIFY works again.
+    await until(() => wakes >= 1);
+    await waitForListener(schema, 1);
+    const before = wakes;
+    await stores[0]!.createMessage({ message: { id: 'm_after', tenant: 'acme', type: 't', data: {}, createdAt: T0 }, deliveries: deliveriesFor('m_after', ['ep_r'], 1) });
+    await until(() => wakes > before);
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    stop();
+    await store.close();
+  });
+
+  it('survives its pooled connections being killed: the error is reported, the next call reconnects', async () => {
+    const errors: unknown[] = [];
+    const store = await createPostgresStore({ connectionString: DATABASE_URL, schema, poolSize: 3, onError: (e) => errors.push(e) });
+    await Promise.all([store.nextDueAt(), store.nextDueAt(), store.nextDueAt()]);
+    await admin.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle'`,
+      [`hookline:${schema}`],
+    );
+    await until(() => errors.length >= 1);
+    expect(typeof (await store.nextDueAt())).toBe('number');
+    await store.close();
+  });
+});
+
+async function waitForListener(schema: string, count: number): Promise<void> {
+  await until(async () => {
+    const { rows } = await admin.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'`,
+      [`hookline-wake:${schema}`],
+    );
+    return rows[0].n >= count;
+  });
+}
+
+/** Waits for an event from another connection (a NOTIFY, a reconnect), failing after 10 s. */
+async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  for (let waited = 0; waited < 10_000; waited += 20) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('condition not met within 10 s');
+}
