@@ -25,6 +25,8 @@ export class WebhookGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<PlatformRequest & { webhook?: VerifiedEvent }>();
+    // A subclass listed before this guard already verified the request: once is enough (and a replay check would refuse a second).
+    if (request.webhook !== undefined) return true;
     try {
       const verifier = this.getVerifier(context);
       const body = await readRawBody(request, verifier.maxBodyBytes);

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { HooklineError } from '@hookline/errors';
 import { MemoryStore } from '@hookline/store';
 import type { DeliveryStore } from '@hookline/store';
-import { github, type VerifiedEvent } from '@hookline/verifier';
+import { MemorySeenIds, github, type VerifiedEvent } from '@hookline/verifier';
 import type { Hookline } from 'hookline';
 import { createEchoHooks, originOf } from '../../express/test/harness.js';
 import {
@@ -56,10 +56,10 @@ class TeapotWebhookGuard extends WebhookGuard {
 class StrictController {
   @Post()
   @HttpCode(200)
-  @VerifyWebhook(github({ secret: SECRET }))
+  @VerifyWebhook(github({ secret: SECRET, seenIds: new MemorySeenIds() }))
   @UseGuards(TeapotWebhookGuard)
-  receive() {
-    return { ok: true };
+  receive(@Webhook() event: VerifiedEvent) {
+    return { id: event.id };
   }
 }
 
@@ -152,6 +152,15 @@ describe('@VerifyWebhook with a platform and its config', () => {
     const response = await fetch(`${url}/strict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: PAYLOAD });
     expect(response.status).toBe(418);
     expect(await response.json()).toEqual({ refused: 'missing_header' });
+  });
+
+  it('verifies once when a subclass runs before the base guard, so a replay-aware verifier accepts the first delivery', async () => {
+    const { url } = await startGithubApp();
+    const send = () => fetch(`${url}/strict`, { method: 'POST', headers: githubHeaders(PAYLOAD, 'delivery-5'), body: PAYLOAD });
+    const first = await send();
+    expect([first.status, await first.json()]).toEqual([200, { id: 'delivery-5' }]);
+    const replay = await send();
+    expect([replay.status, await replay.json()]).toEqual([418, { refused: 'replayed' }]);
   });
 
   it('answers 500 raw_body_unavailable naming rawBody: true when the app was created without it', async () => {
