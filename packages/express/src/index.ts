@@ -71,23 +71,25 @@ export function verifyWebhook(verifier: Verifier): RequestHandler {
   const readRaw = express.raw({ type: () => true, limit: verifier.maxBodyBytes });
   return (req, res, next) => {
     readRaw(req, res, async (parseError?: unknown) => {
+      let result: Awaited<ReturnType<Verifier['verify']>>;
       try {
         if (parseError) throw parseError;
-        const result = await verifier.verify(toHookRequest(req, verifier.maxBodyBytes));
-        if (result.kind === 'challenge') return send(res, result.response);
-        req.webhook = result;
-        next();
+        result = await verifier.verify(toHookRequest(req, verifier.maxBodyBytes, req.originalUrl));
       } catch (error) {
-        answerError(error, res, next);
+        return answerError(error, res, next);
       }
+      if (result.kind === 'challenge') return send(res, result.response);
+      req.webhook = result;
+      next();
     });
   };
 }
 
-function toHookRequest(req: Request, limit: number): HookRequest {
+/** `url` is relative to the router's mount point for hookline's routes, the whole target for the app's own. */
+function toHookRequest(req: Request, limit: number, url = req.url): HookRequest {
   const body = rawBodyOf(req);
   if (body.byteLength > limit) throw tooLarge(limit);
-  return { method: req.method, url: req.url, headers: req.headers, body };
+  return { method: req.method, url, headers: req.headers, body };
 }
 
 function rawBodyOf(req: Request): Uint8Array {

@@ -113,6 +113,21 @@ export function runTranslationSuite(name: string, start: StartServer): void {
         expect(await json(response)).toEqual(tooLarge(64 * 1024));
       });
 
+      it('refuses a chunked body (no Content-Length) once it passes the limit, with the same 413', async () => {
+        const chunk = new TextEncoder().encode('x'.repeat(8 * 1024));
+        const stream = new ReadableStream<Uint8Array>({
+          start(controller) {
+            for (let i = 0; i < 9; i++) controller.enqueue(chunk);
+            controller.close();
+          },
+        });
+        const response = await fetch(`${server.url}/hooks/in/src_1`, {
+          method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: stream, duplex: 'half',
+        } as RequestInit);
+        expect(response.status).toBe(413);
+        expect(await json(response)).toEqual(tooLarge(64 * 1024));
+      });
+
       it('leaves malformed JSON to hookline unless the app parses JSON first', async () => {
         const response = await fetch(`${server.url}/hooks/in/src_1`, {
           method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"broken": ',

@@ -66,7 +66,7 @@ export function verifyWebhook(verifier: Verifier): Middleware<WebhookState> {
     let verified: VerifiedEvent | undefined;
     await answering(ctx, async () => {
       const body = await rawBodyOf(ctx, verifier.maxBodyBytes);
-      const result = await verifier.verify({ method: ctx.method, url: ctx.url, headers: ctx.headers, body });
+      const result = await verifier.verify({ method: ctx.method, url: ctx.originalUrl, headers: ctx.headers, body });
       if (result.kind === 'challenge') return send(ctx, result.response);
       verified = result;
     });

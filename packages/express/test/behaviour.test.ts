@@ -1,0 +1,4 @@
+import { runBehaviourSuite } from './behaviour-suite.js';
+import { startExpress } from './server.js';
+
+runBehaviourSuite('express', startExpress);
