@@ -2,7 +2,7 @@ import { HooklineError, isHooklineError } from '@hookline/errors';
 import { compileMatcher, matchesTrigger } from '@hookline/matcher';
 import { eventCatalog, validate } from '@hookline/schemas';
 import type {
-  AttemptRecord, DeliveryOutcome, DeliveryRecord, DeliveryStore, EndpointRecord, JsonValue, MessageRecord, Page,
+  AttemptRecord, CallbackRecord, DeliveryOutcome, DeliveryRecord, DeliveryStore, EndpointRecord, JsonValue, MessageRecord, Page,
   PageQuery,
 } from '@hookline/store';
 import type {
@@ -14,7 +14,7 @@ import { checkEndpointInput, invalid, keepsStoredSecret, sealAuth, toEndpoint } 
 import { newId } from './ids.js';
 import { redactHeaders, redactUrl } from './redact.js';
 import {
-  RequestBuilder, callbackToken, describeError, hashToken, type OutgoingEvent, type PreparedRequest, type SigningOptions,
+  RequestBuilder, callbackToken, deliveryOfToken, describeError, hashToken, type OutgoingEvent, type PreparedRequest, type SigningOptions,
 } from './request.js';
 import { DEFAULT_RETRY_SCHEDULE, nextAttemptAt, parseRetryAfter, type RetryPolicy } from './retry.js';
 import { createTransport, type TransportResult } from './transport.js';
@@ -314,10 +314,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     buildError?: { code: string; message: string } | undefined;
   }
 
-  async function sendOnce(
-    endpoint: EndpointRecord, event: OutgoingEvent, callbackUrl: string, signal?: AbortSignal,
-    beforeSend?: (prepared: PreparedRequest) => Promise<void>,
-  ): Promise<SendResult> {
+  async function sendOnce(endpoint: EndpointRecord, event: OutgoingEvent, callbackUrl: string, signal?: AbortSignal): Promise<SendResult> {
     const startedAt = clock.now();
     let prepared: PreparedRequest;
     try {
@@ -326,7 +323,6 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       const buildError = describeError(error);
       return { startedAt, buildError, result: { headers: {}, body: '', truncated: false, durationMs: 0 } };
     }
-    await beforeSend?.(prepared);
     const result = await transport.send({
       method: prepared.method, url: prepared.url, headers: prepared.headers, body: prepared.bytes, ...(signal === undefined ? {} : { signal }),
     });
@@ -378,11 +374,16 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   let unsubscribeWake: (() => void) | undefined;
   let nextPurgeAt = 0;
   let lastClaimAt = 0;
+  let wantedFree = 1;
+  const claimBatch = Math.max(1, Math.floor(concurrency / 4));
   let purging = false;
   const inFlight = new Map<string, { done: Promise<void>; abort: AbortController }>();
 
-  function wake(): void {
-    if (running) void pump();
+  /** `minFree` > 1 batches claims after a finished send: one claim per few completions, not one per completion. */
+  function wake(minFree = 1): void {
+    if (!running) return;
+    wantedFree = Math.min(wantedFree, minFree);
+    void pump();
   }
 
   async function pump(): Promise<void> {
@@ -394,7 +395,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     try {
       do {
         pumpAgain = false;
-        while (running && inFlight.size < concurrency) {
+        const minFree = wantedFree;
+        wantedFree = Number.POSITIVE_INFINITY;
+        let drained = false;
+        while (running && concurrency - inFlight.size >= minFree) {
           const limit = concurrency - inFlight.size;
           lastClaimAt = clock.now();
           const claimed = await store.claimDue({ now: lastClaimAt, owner: workerId, leaseMs, limit, perEndpointLimit: perEndpointConcurrency });
@@ -404,11 +408,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
             break;
           }
           for (const delivery of claimed) track(delivery);
-          if (claimed.length < limit) break;
+          if (claimed.length < limit) {
+            drained = true;
+            break;
+          }
         }
+        if (running && (drained || inFlight.size === 0)) await scheduleIdle();
+        else if (running && idleTimer === undefined) setIdle(pollIntervalMs);
       } while (pumpAgain && running);
       if (running) maybePurge();
-      if (running) await scheduleIdle();
     } catch (error) {
       emit({ type: 'worker.error', error });
       logger.error({ err: describeError(error), workerId }, 'A worker step failed; retrying after the poll interval.');
@@ -419,11 +427,18 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     if (pumpAgain && running) void pump();
   }
 
+  /** Sleeps until the next delivery is due, at most the poll interval (other processes publish too). */
   async function scheduleIdle(): Promise<void> {
+    if (inFlight.size > 0) {
+      // A finishing send wakes us anyway; the poll only covers retries falling due meanwhile.
+      if (idleTimer === undefined) setIdle(pollIntervalMs);
+      return;
+    }
     const due = await store.nextDueAt();
     const now = clock.now();
     if (due !== undefined && due > lastClaimAt && due <= now) {
       // It became due after the last claim looked: claim again rather than wait.
+      wantedFree = 1;
       pumpAgain = true;
       return;
     }
@@ -449,7 +464,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       })
       .finally(() => {
         inFlight.delete(delivery.id);
-        wake();
+        wake(claimBatch);
       });
     inFlight.set(delivery.id, { done, abort });
   }
@@ -499,10 +514,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     renew();
     let send: SendResult;
     try {
-      // The callback exists before the receiver can see its URL, so an answer racing the 202 is never a 404.
-      send = await sendOnce(endpoint, message, callbackUrl, signal, async (prepared) => {
-        if (prepared.callbackExpected) await ensureCallback(token, delivery);
-      });
+      send = await sendOnce(endpoint, message, callbackUrl, signal);
     } finally {
       timers.clearTimeout(renewal);
       renewal = undefined;
@@ -521,7 +533,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     let outcome: DeliveryOutcome;
     let disable: 'gone' | 'failing' | undefined;
     if (attempt.succeeded) {
-      const awaiting = status === 202 && send.prepared?.callbackExpected === true && !(await callbackAnswered(token));
+      // The answer may already be in (it can race the 202): then the delivery is done.
+      const awaiting = status === 202 && send.prepared?.callbackExpected === true && (await ensureCallback(token, delivery)).answeredAt === undefined;
       outcome = { status: awaiting ? 'awaiting_callback' : 'succeeded' };
     } else if (status === 410) {
       outcome = { status: 'cancelled', lastError: 'HTTP 410: the endpoint is gone' };
@@ -562,17 +575,24 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     await trackEndpointHealth(endpoint, attempt.succeeded, now, disable);
   }
 
-  async function ensureCallback(token: string, delivery: DeliveryRecord): Promise<void> {
+  /** The callback record of a delivery, created on first need (a 202, or an answer racing it). */
+  async function ensureCallback(token: string, delivery: DeliveryRecord): Promise<CallbackRecord> {
     const tokenHash = hashToken(token);
-    if ((await store.getCallback(tokenHash)) !== undefined) return;
-    await store.createCallback({
+    const existing = await store.getCallback(tokenHash);
+    if (existing !== undefined) return existing;
+    const record: CallbackRecord = {
       tokenHash, tenant: delivery.tenant, deliveryId: delivery.id, messageId: delivery.messageId, endpointId: delivery.endpointId,
       expiresAt: clock.now() + callbackTtlMs,
-    });
-  }
-
-  async function callbackAnswered(token: string): Promise<boolean> {
-    return (await store.getCallback(hashToken(token)))?.answeredAt !== undefined;
+    };
+    try {
+      await store.createCallback(record);
+      return record;
+    } catch (error) {
+      // Created meanwhile by the other side of the race.
+      const created = await store.getCallback(tokenHash);
+      if (created === undefined) throw error;
+      return created;
+    }
   }
 
   async function trackEndpointHealth(endpoint: EndpointRecord, succeeded: boolean, now: number, disable: 'gone' | 'failing' | undefined): Promise<void> {
@@ -601,11 +621,17 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   async function handleCallback(token: string, body: Uint8Array): Promise<CallbackAnswer> {
     const notFound = () => new HooklineError('callback_not_found', 'No callback is waiting at this URL.');
-    if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(token)) throw notFound();
+    const deliveryId = typeof token === 'string' ? deliveryOfToken(tokenKey, token) : undefined;
+    if (deliveryId === undefined) throw notFound();
     const tokenHash = hashToken(token);
-    const callback = await store.getCallback(tokenHash);
+    let callback = await store.getCallback(tokenHash);
+    if (callback === undefined) {
+      // No 202 recorded yet: accept only while the delivery is still open (the answer raced the 202).
+      const delivery = await store.getDelivery(deliveryId);
+      if (delivery === undefined || (delivery.status !== 'pending' && delivery.status !== 'awaiting_callback')) throw notFound();
+      callback = await ensureCallback(token, delivery);
+    }
     const now = clock.now();
-    if (callback === undefined) throw notFound();
     if (callback.answeredAt !== undefined) throw new HooklineError('callback_already_answered', 'This callback has already been answered.');
     if (callback.expiresAt <= now) throw new HooklineError('callback_expired', 'This callback URL has expired.');
     const answer = parseCallbackBody(body);
@@ -616,7 +642,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       throw notFound();
     }
     const delivery = await store.getDelivery(callback.deliveryId);
-    if (delivery !== undefined && (delivery.status === 'awaiting_callback' || delivery.status === 'pending')) {
+    // A send in flight (leased) finishes the delivery itself when its 202 arrives and finds the answer recorded.
+    const inFlight = delivery?.status === 'pending' && delivery.leaseExpiresAt !== undefined && delivery.leaseExpiresAt > now;
+    if (delivery !== undefined && !inFlight && (delivery.status === 'awaiting_callback' || delivery.status === 'pending')) {
       await store.setDeliveryStatus(callback.deliveryId, 'succeeded', now);
     }
     const full: CallbackAnswer = {

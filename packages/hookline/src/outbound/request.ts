@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { HooklineError, isHooklineError } from '@hookline/errors';
 import {
   createHmacSigner, createJwtSigner, createStandardSigner, generateSigningKey, type HmacScheme, type HmacSigner, type JwtSigner, type SigningKey, type SigningKeyEntry,
@@ -201,8 +201,21 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
+/**
+ * A callback token: the delivery id and its HMAC under a key derived from the app's secret key. Unguessable without
+ * the key, and checkable without a lookup, so nothing is written per delivery before the receiver answers 202.
+ */
 export function callbackToken(key: Uint8Array, deliveryId: string): string {
-  return createHmac('sha256', key).update(deliveryId, 'utf8').digest('base64url');
+  return `${deliveryId}.${createHmac('sha256', key).update(deliveryId, 'utf8').digest('base64url')}`;
+}
+
+/** The delivery id a token was minted for, or undefined when its MAC does not check. */
+export function deliveryOfToken(key: Uint8Array, token: string): string | undefined {
+  const match = /^([A-Za-z0-9_]{1,100})\.([A-Za-z0-9_-]{43})$/.exec(token);
+  if (match === null) return undefined;
+  const expected = Buffer.from(callbackToken(key, match[1]!), 'utf8');
+  const given = Buffer.from(token, 'utf8');
+  return expected.length === given.length && timingSafeEqual(expected, given) ? match[1] : undefined;
 }
 
 export function describeError(error: unknown): { code: string; message: string } {

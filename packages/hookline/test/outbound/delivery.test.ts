@@ -56,7 +56,7 @@ describe('delivery', () => {
     expect(body).toEqual({
       version: 'v1',
       webhookId: messageId,
-      callbackUrl: expect.stringMatching(/^https:\/\/hooks\.acme\.example\/callbacks\/[A-Za-z0-9_-]{43}$/),
+      callbackUrl: expect.stringMatching(/^https:\/\/hooks\.acme\.example\/callbacks\/dlv_[A-Za-z0-9]+\.[A-Za-z0-9_-]{43}$/),
       event: 'AccessRequestCreated',
       payload: { '@type': 'type.googleapis.com/AccessRequestCreated', id: '123', friendly_id: 'AR-123' },
     });
@@ -373,6 +373,38 @@ describe('asynchronous completion', () => {
     expect(await caught(dispatcher.handleCallback('../../etc', json({ version: 'v1', approve: {} })))).toMatchObject({ code: 'callback_not_found', status: 404 });
     time.advance(7 * 86_400_000);
     expect(await caught(dispatcher.handleCallback(token, json({ version: 'v1', approve: {} })))).toMatchObject({ code: 'callback_expired', status: 404 });
+  });
+
+  it('refuses a token whose MAC does not check, and one for a delivery that never awaited a callback', async () => {
+    const { dispatcher, token } = await awaitingCallback();
+    const [deliveryId, mac] = token.split('.') as [string, string];
+    const forged = `${deliveryId}.${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`;
+    expect(await caught(dispatcher.handleCallback(forged, json({ version: 'v1', approve: {} })))).toMatchObject({ code: 'callback_not_found', status: 404 });
+
+    const r = await receiver();
+    const done = await started();
+    await done.dispatcher.createEndpoint({ name: 'ok', url: r.url, triggers: ['*'] });
+    const ok = nextEvent(done.dispatcher, 'delivery.succeeded');
+    await done.dispatcher.publish({ type: 't', data: {} });
+    await ok;
+    const delivered = JSON.parse(r.requests[0]!.body).callbackUrl.split('/').pop() as string;
+    expect(await caught(done.dispatcher.handleCallback(delivered, json({ version: 'v1', approve: {} })))).toMatchObject({ code: 'callback_not_found' });
+  });
+
+  it('accepts an answer that races the 202, and the delivery ends succeeded', async () => {
+    let answered: Promise<unknown> = Promise.resolve();
+    const { dispatcher } = await started();
+    const r = await receiver((req, res) => {
+      const token = JSON.parse(req.body).callbackUrl.split('/').pop() as string;
+      // The receiver answers on the callback URL before it answers the request itself.
+      answered = dispatcher.handleCallback(token, json({ version: 'v1', approve: { comment: 'fast' } })).then(() => res.writeHead(202).end());
+    });
+    await dispatcher.createEndpoint({ name: 'fast', url: r.url, triggers: ['*'] });
+    const ok = nextEvent(dispatcher, 'delivery.succeeded');
+    const { messageId } = await dispatcher.publish({ type: 't', data: {} });
+    await ok;
+    await answered;
+    expect((await dispatcher.getMessage(messageId)).deliveries[0]!.status).toBe('succeeded');
   });
 
   it('treats a 202 as success when the body carries no callback URL', async () => {
