@@ -53,6 +53,8 @@ export interface JwtSigner {
 }
 
 const DEFAULT_TTL_SECONDS = 120;
+const JTI_BYTES = 18;
+const TARGET_CACHE_SIZE = 256;
 const DEFAULT_CLOCK_TOLERANCE_SECONDS = 60;
 
 interface PreparedKey {
@@ -78,6 +80,21 @@ function prepare(key: SigningKey): PreparedKey {
         input: { key: key.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST },
       };
   }
+}
+
+/** Token ids from one pooled random buffer: one getrandom call per 1000 tokens instead of one per token. */
+function jtiSource(): () => string {
+  let pool = randomBytes(0);
+  let offset = 0;
+  return () => {
+    if (offset + JTI_BYTES > pool.length) {
+      pool = randomBytes(JTI_BYTES * 1000);
+      offset = 0;
+    }
+    const jti = pool.toString('base64url', offset, offset + JTI_BYTES);
+    offset += JTI_BYTES;
+    return jti;
+  };
 }
 
 function isEntry(value: SigningKey | SigningKeyEntry): value is SigningKeyEntry {
@@ -128,29 +145,43 @@ export function createJwtSigner(options: JwtSignerOptions): JwtSigner {
   const order: Record<SigningKeyStatus, number> = { active: 0, next: 1, retiring: 2 };
   const published = [...entries].sort((a, b) => order[a.status] - order[b.status]);
 
+  const nextJti = jtiSource();
+  // Endpoints repeat: parse each URL once (bounded, so a stream of distinct URLs cannot grow it).
+  const targets = new Map<string, { aud: string; htu: string }>();
+  function targetOf(url: string): { aud: string; htu: string } {
+    let target = targets.get(url);
+    if (target !== undefined) return target;
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new HooklineError('invalid_endpoint', 'The URL to sign for is not an absolute URL.');
+    }
+    parsed.hash = '';
+    target = { aud: parsed.host, htu: parsed.href };
+    if (targets.size >= TARGET_CACHE_SIZE) targets.clear();
+    targets.set(url, target);
+    return target;
+  }
+
   return {
     activeKid: activeKey.kid,
 
     async sign({ method, url, body }: JwtSignRequest): Promise<Record<string, string>> {
-      let target: URL;
-      try {
-        target = new URL(url);
-      } catch {
-        throw new HooklineError('invalid_endpoint', 'The URL to sign for is not an absolute URL.');
-      }
+      if (typeof url !== 'string') throw new HooklineError('invalid_endpoint', 'The URL to sign for is not an absolute URL.');
       if (typeof method !== 'string' || method === '') throw new HooklineError('invalid_endpoint', 'The HTTP method is missing.');
-      target.hash = '';
+      const target = targetOf(url);
       const iat = Math.floor(now() / 1000);
       const claims = {
-        aud: target.host,
+        aud: target.aud,
         c1typ: 'wh',
         exp: iat + ttlSeconds,
         htb_s256: createHash('sha256').update(toBytes(body)).digest('base64'),
         htm: method.toUpperCase(),
-        htu: target.href,
+        htu: target.htu,
         iat,
         iss: issuer,
-        jti: randomBytes(18).toString('base64url'),
+        jti: nextJti(),
         nbf: iat - toleranceSeconds,
       };
       const signingInput = `${prepared.encodedHeader}.${base64url(JSON.stringify(claims))}`;

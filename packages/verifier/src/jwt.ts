@@ -1,11 +1,12 @@
 import { constants, createHash, verify as cryptoVerify, type KeyObject, type VerifyKeyObjectInput } from 'node:crypto';
 import { createRemoteJWKSet, type JSONWebKeySet } from 'jose';
 import { HooklineError } from '@hookline/errors';
-import { fromBase64, safeEqual } from './lib/bytes.js';
+import { base64Bytes } from './lib/base64.js';
+import { safeEqual } from './lib/bytes.js';
 import { checkMaxBodyBytes, checkSeconds, limitedBody } from './lib/body.js';
-import { headerValues, requireHeader } from './lib/headers.js';
+import { readHeaders, required } from './lib/header-set.js';
 import { ASYMMETRIC_ALGORITHMS, KeyRing, type JwtAlgorithm } from './lib/key-ring.js';
-import { parsePayload } from './lib/payload.js';
+import { verifiedEvent } from './lib/event.js';
 import { assertFirstDelivery } from './replay.js';
 import { DEFAULT_MAX_BODY_BYTES, type CommonVerifierOptions, type VerifiedEvent, type Verifier, type WebhookRequest } from './types.js';
 
@@ -39,6 +40,7 @@ export interface JwtVerifierOptions extends Omit<CommonVerifierOptions, 'toleran
 const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
 const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i;
 const SHA256_BYTES = 32;
+const HEADERS = ['authorization', 'content-type'] as const;
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Where verification keys come from: a fixed set, or a remote JWKS cached with jose. */
@@ -221,7 +223,8 @@ export function jwt(options: JwtVerifierOptions): Verifier {
     maxBodyBytes,
     async verify(request: WebhookRequest): Promise<VerifiedEvent> {
       const body = limitedBody(request.body, maxBodyBytes);
-      const authorization = requireHeader(request, 'authorization');
+      const [authorizationValue, contentType] = readHeaders(request, HEADERS, 1);
+      const authorization = required(authorizationValue, 'authorization');
       const match = BEARER.exec(authorization.trim());
       if (match === null) {
         throw new HooklineError('malformed_header', 'The authorization header is not "Bearer <jwt>".', { details: { header: 'authorization' } });
@@ -278,23 +281,16 @@ export function jwt(options: JwtVerifierOptions): Verifier {
         }
       }
 
-      const bodyHash = typeof claims.htb_s256 === 'string' ? fromBase64(claims.htb_s256) : undefined;
+      const bodyHash = typeof claims.htb_s256 === 'string' ? base64Bytes(claims.htb_s256) : undefined;
       if (bodyHash === undefined || bodyHash.length !== SHA256_BYTES) throw claimMismatch('htb_s256', 'The token has no valid htb_s256 claim.');
       if (!safeEqual(createHash('sha256').update(body).digest(), bodyHash)) {
         throw claimMismatch('htb_s256', 'The body is not the one the token was issued for.');
       }
 
       if (typeof jti !== 'string' || jti === '') throw new HooklineError('token_invalid', 'The token has no jti claim.');
-      await assertFirstDelivery(seenIds, `jwt:${iss}`, jti, (exp + tolerance) * 1000);
+      if (seenIds !== undefined) await assertFirstDelivery(seenIds, `jwt:${iss}`, jti, (exp + tolerance) * 1000);
 
-      return {
-        kind: 'event',
-        payload: parsePayload(body, headerValues(request, 'content-type')[0]),
-        rawBody: body,
-        id: jti,
-        timestamp: iat,
-        claims,
-      };
+      return verifiedEvent(body, contentType, { id: jti, timestamp: iat, claims });
     },
   };
 }

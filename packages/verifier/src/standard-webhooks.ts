@@ -1,9 +1,10 @@
 import { createHmac, createPublicKey, createSecretKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { HooklineError } from '@hookline/errors';
+import { base64Bytes } from './lib/base64.js';
 import { fromBase64, safeEqual } from './lib/bytes.js';
 import { checkMaxBodyBytes, checkSeconds, limitedBody } from './lib/body.js';
-import { headerValues, requireHeader } from './lib/headers.js';
-import { parsePayload } from './lib/payload.js';
+import { readHeaders, required } from './lib/header-set.js';
+import { verifiedEvent } from './lib/event.js';
 import { assertWithinTolerance, parseUnixSeconds } from './lib/time.js';
 import { assertFirstDelivery } from './replay.js';
 import {
@@ -23,6 +24,7 @@ export interface StandardWebhooksOptions extends CommonVerifierOptions {
 }
 
 const SCOPE = 'standard-webhooks';
+const HEADERS = ['webhook-id', 'webhook-timestamp', 'webhook-signature', 'content-type'] as const;
 const HMAC_SHA256_BYTES = 32;
 const ED25519_SIGNATURE_BYTES = 64;
 
@@ -70,9 +72,10 @@ export function standardWebhooks(options: StandardWebhooksOptions): Verifier {
     maxBodyBytes,
     async verify(request: WebhookRequest): Promise<VerifiedEvent> {
       const body = limitedBody(request.body, maxBodyBytes);
-      const id = requireHeader(request, 'webhook-id');
-      const timestampText = requireHeader(request, 'webhook-timestamp');
-      const signatureHeader = requireHeader(request, 'webhook-signature');
+      const [idValue, timestampValue, signatureValue, contentType] = readHeaders(request, HEADERS, 3);
+      const id = required(idValue, 'webhook-id');
+      const timestampText = required(timestampValue, 'webhook-timestamp');
+      const signatureHeader = required(signatureValue, 'webhook-signature');
       const timestamp = parseUnixSeconds(timestampText, 'webhook-timestamp');
       assertWithinTolerance(timestamp, now(), toleranceSeconds, 'webhook-timestamp');
 
@@ -81,13 +84,13 @@ export function standardWebhooks(options: StandardWebhooksOptions): Verifier {
       let signedContent: Buffer | undefined;
       let wellFormed = 0;
       let matched = false;
-      for (const entry of signatureHeader.split(' ')) {
+      for (const entry of signatureHeader.includes(' ') ? signatureHeader.split(' ') : [signatureHeader]) {
         const comma = entry.indexOf(',');
         if (comma <= 0) continue;
         wellFormed++;
         const version = entry.slice(0, comma);
         if (version !== 'v1' && version !== 'v1a') continue; // unknown versions are for other receivers
-        const signature = fromBase64(entry.slice(comma + 1));
+        const signature = base64Bytes(entry.slice(comma + 1));
         if (signature === undefined) continue;
         if (version === 'v1' && signature.length === HMAC_SHA256_BYTES && secrets.length > 0) {
           expectedMacs ??= secrets.map((key) => createHmac('sha256', key).update(prefix).update(body).digest());
@@ -104,14 +107,8 @@ export function standardWebhooks(options: StandardWebhooksOptions): Verifier {
         }
         throw new HooklineError('signature_mismatch', 'No webhook-signature entry matches.', { details: { header: 'webhook-signature' } });
       }
-      await assertFirstDelivery(seenIds, SCOPE, id, (timestamp + toleranceSeconds) * 1000);
-      return {
-        kind: 'event',
-        payload: parsePayload(body, headerValues(request, 'content-type')[0]),
-        rawBody: body,
-        id,
-        timestamp,
-      };
+      if (seenIds !== undefined) await assertFirstDelivery(seenIds, SCOPE, id, (timestamp + toleranceSeconds) * 1000);
+      return verifiedEvent(body, contentType, { id, timestamp });
     },
   };
 }
