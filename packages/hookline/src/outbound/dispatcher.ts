@@ -1,5 +1,5 @@
 import { HooklineError, isHooklineError } from '@hookline/errors';
-import { compileMatcher, matchesTrigger } from '@hookline/matcher';
+import { compileMatcher, compileTrigger } from '@hookline/matcher';
 import { eventCatalog, validate } from '@hookline/schemas';
 import type {
   AttemptRecord, CallbackRecord, DeliveryOutcome, DeliveryRecord, DeliveryStore, EndpointRecord, JsonValue, MessageRecord, Page,
@@ -153,7 +153,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const builder = new RequestBuilder({ box, signing: options.signing, now: () => clock.now(), userAgent: options.userAgent ?? 'hookline/0.1' });
   const listeners = new Set<(event: OperationalEvent) => void>();
   const callbackHandlers = new Set<(answer: CallbackAnswer) => void | Promise<void>>();
-  const matchers = new Map<string, ReturnType<typeof compileMatcher>>();
+  // Compiled triggers and filters per endpoint version, so publish never re-parses JSONPath.
+  const routes = new Map<string, { trigger: ReturnType<typeof compileTrigger>; filter: ReturnType<typeof compileMatcher> | undefined }>();
 
   function emit(event: OperationalEvent): void {
     for (const listener of listeners) {
@@ -239,6 +240,14 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   function checkCompiled(input: Partial<EndpointInput>): void {
+    if (input.triggers !== undefined) {
+      try {
+        compileTrigger(input.triggers);
+      } catch (error) {
+        if (!isHooklineError(error)) throw error;
+        throw new HooklineError('invalid_endpoint', error.message, { details: { field: 'triggers', reason: error.message, ...(error.details ?? {}) } });
+      }
+    }
     if (input.bodyTemplate !== undefined) builder.checkTemplate(input.bodyTemplate);
     if (input.filter !== undefined) compileMatcher(input.filter);
   }
@@ -292,16 +301,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   function subscribes(endpoint: EndpointRecord, message: MessageRecord): boolean {
-    if (!matchesTrigger(endpoint.triggers, message.type)) return false;
-    if (endpoint.filter === undefined || Object.keys(endpoint.filter).length === 0) return true;
     const key = `${endpoint.id}:${endpoint.updatedAt}`;
-    let matcher = matchers.get(key);
-    if (matcher === undefined) {
-      if (matchers.size >= 1000) matchers.clear();
-      matcher = compileMatcher(endpoint.filter);
-      matchers.set(key, matcher);
+    let compiled = routes.get(key);
+    if (compiled === undefined) {
+      if (routes.size >= 1000) routes.clear();
+      const hasFilter = endpoint.filter !== undefined && Object.keys(endpoint.filter).length > 0;
+      compiled = { trigger: compileTrigger(endpoint.triggers), filter: hasFilter ? compileMatcher(endpoint.filter!) : undefined };
+      routes.set(key, compiled);
     }
-    return matcher.test(message.data);
+    return compiled.trigger.test(message.type) && (compiled.filter === undefined || compiled.filter.test(message.data));
   }
 
   // ------------------------------------------------------------------ one send

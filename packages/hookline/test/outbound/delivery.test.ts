@@ -305,13 +305,16 @@ describe('delivery', () => {
   it('delivers only to endpoints whose triggers and JSONPath filter match', async () => {
     const r = await receiver();
     const { dispatcher } = await started();
-    await dispatcher.createEndpoint({ name: 'approved', url: r.url, triggers: ['AccessRequestApproved'] });
-    await dispatcher.createEndpoint({ name: 'prefix', url: r.url, triggers: ['AccessRequest*'] });
-    await dispatcher.createEndpoint({ name: 'filtered', url: r.url, triggers: ['*'], filter: { '$.integration': 'postgres' } });
+    await dispatcher.createEndpoint({ name: 'approved', url: r.url, triggers: ['apono.AccessRequestApproved'] });
+    await dispatcher.createEndpoint({ name: 'prefix', url: r.url, triggers: ['apono.*'] });
+    await dispatcher.createEndpoint({ name: 'filtered', url: r.url, triggers: ['*'], filter: { "$['integration']['type']": 'Postgresql' } });
     await dispatcher.createEndpoint({ name: 'inactive', url: r.url, triggers: ['*'], active: false });
-    expect((await dispatcher.publish({ type: 'AccessRequestApproved', data: { integration: 'mysql' } })).deliveries).toBe(2);
-    expect((await dispatcher.publish({ type: 'AccessRequestCreated', data: { integration: 'postgres' } })).deliveries).toBe(2);
-    expect((await dispatcher.publish({ type: 'other', data: { integration: 'mysql' } })).deliveries).toBe(0);
+    const postgres = { integration: { type: 'Postgresql' } };
+    const mysql = { integration: { type: 'MySQL' } };
+    expect((await dispatcher.publish({ type: 'apono.AccessRequestApproved', data: mysql })).deliveries).toBe(2);
+    expect((await dispatcher.publish({ type: 'apono.AccessRequestCreated', data: postgres })).deliveries).toBe(2);
+    expect((await dispatcher.publish({ type: 'permit.create_user', data: mysql })).deliveries).toBe(0);
+    expect((await dispatcher.publish({ type: 'permit.create_user', data: postgres })).deliveries).toBe(1);
   });
 });
 
@@ -504,6 +507,7 @@ describe('endpoints', () => {
       [{ ...base, headers: { 'Content-Length': '1' } }, 'headers.Content-Length'],
       [{ ...base, headers: { Authorization: 'Bearer x' } }, 'headers.Authorization'],
       [{ ...base, triggers: [] }, 'triggers'],
+      [{ ...base, triggers: ['bad pattern*'] }, 'triggers'],
       [{ ...base, auth: { type: 'oauth' } }, 'auth.type'],
     ];
     for (const [input, field] of cases) {
