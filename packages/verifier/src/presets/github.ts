@@ -1,14 +1,14 @@
-import { fromHex } from '../lib/bytes.js';
-import { headerValues } from '../lib/headers.js';
 import { parsePayload } from '../lib/payload.js';
 import type { Verifier, WebhookRequest } from '../types.js';
 import {
   anyHmacMatches,
   assertOptionsObject,
+  decodeHex,
   firstHeader,
+  hasHeader,
   hmacKeys,
   malformedHeader,
-  readBody,
+  readRequest,
   rememberDelivery,
   resolveSettings,
   secretList,
@@ -53,25 +53,25 @@ export function github(options: GithubVerifierOptions): Verifier {
     name: 'github',
     maxBodyBytes: settings.maxBodyBytes,
     async verify(request: WebhookRequest) {
-      const rawBody = readBody(request, settings.maxBodyBytes);
-      const useSha1 = acceptSha1 && headerValues(request, SIGNATURE_256).length === 0 && headerValues(request, SIGNATURE_SHA1).length > 0;
+      const { rawBody, headers } = readRequest(request, settings.maxBodyBytes);
+      const useSha1 = acceptSha1 && !hasHeader(headers, SIGNATURE_256) && hasHeader(headers, SIGNATURE_SHA1);
       const header = useSha1 ? SIGNATURE_SHA1 : SIGNATURE_256;
       const prefix = useSha1 ? 'sha1=' : 'sha256=';
-      const value = singleSignatureHeader(request, header);
+      const value = singleSignatureHeader(headers, header);
       if (!value.startsWith(prefix)) throw malformedHeader(header, `${prefix}<hex>`);
-      const signature = fromHex(value.slice(prefix.length));
+      const signature = decodeHex(value.slice(prefix.length));
       if (signature === undefined) throw malformedHeader(header, `${prefix}<hex>`);
-      if (!anyHmacMatches(useSha1 ? 'sha1' : 'sha256', keys, [signature], rawBody)) throw signatureMismatch(header);
+      if (!anyHmacMatches(useSha1 ? 'sha1' : 'sha256', keys, signature, rawBody)) throw signatureMismatch(header);
 
-      const contentType = firstHeader(request, 'content-type');
+      const contentType = firstHeader(headers, 'content-type');
       const event = verifiedEvent({
         rawBody,
         contentType,
-        id: firstHeader(request, 'x-github-delivery'),
-        unverified: unverifiedHeaders(request, METADATA),
+        id: firstHeader(headers, 'x-github-delivery'),
+        unverified: unverifiedHeaders(headers, METADATA),
         parse: parseGithubPayload,
       });
-      await rememberDelivery(settings, event);
+      if (settings.seenIds !== undefined) await rememberDelivery(settings, event);
       return event;
     },
   };

@@ -1,11 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import { HooklineError } from '@hookline/errors';
-import { requireHeader } from '../lib/headers.js';
 import type { Verifier, WebhookRequest } from '../types.js';
 import {
   assertOptionsObject,
   firstHeader,
-  readBody,
+  readRequest,
+  requireOne,
   resolveSettings,
   secretList,
   sha256,
@@ -44,16 +44,16 @@ export function header(options: HeaderVerifierOptions): Verifier {
     name: 'header',
     maxBodyBytes: settings.maxBodyBytes,
     async verify(request: WebhookRequest) {
-      const rawBody = readBody(request, settings.maxBodyBytes);
+      const { rawBody, headers } = readRequest(request, settings.maxBodyBytes);
       for (const rule of rules) {
-        const given = sha256(requireHeader(request, rule.name));
+        const given = sha256(requireOne(headers, rule.name));
         let matches = false;
         for (const digest of rule.digests) if (timingSafeEqual(given, digest)) matches = true;
         if (!matches) {
           throw new HooklineError('unauthorized', `The ${rule.name} header does not hold an accepted value.`, { details: { header: rule.name } });
         }
       }
-      return verifiedEvent({ rawBody, contentType: firstHeader(request, 'content-type') });
+      return verifiedEvent({ rawBody, contentType: firstHeader(headers, 'content-type') });
     },
   };
 }

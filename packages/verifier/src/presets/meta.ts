@@ -1,17 +1,17 @@
 import { timingSafeEqual } from 'node:crypto';
 import { HooklineError } from '@hookline/errors';
-import { fromHex } from '../lib/bytes.js';
 import type { Verifier, WebhookRequest } from '../types.js';
 import {
   anyHmacMatches,
   assertOptionsObject,
   challenge,
+  decodeHex,
   firstHeader,
   hmacKeys,
   isMethod,
   malformedHeader,
   queryOf,
-  readBody,
+  readRequest,
   rememberDelivery,
   resolveSettings,
   secretList,
@@ -57,19 +57,19 @@ export function meta(options: MetaVerifierOptions): Verifier {
     name: 'meta',
     maxBodyBytes: settings.maxBodyBytes,
     async verify(request: WebhookRequest) {
-      const rawBody = readBody(request, settings.maxBodyBytes);
+      const { rawBody, headers } = readRequest(request, settings.maxBodyBytes);
       if (isMethod(request, 'GET')) {
         const query = queryOf(request);
         const mode = singleQueryValue(query, 'hub.mode');
         if (mode !== undefined) return answerSubscription(query, mode, tokenDigests);
       }
-      const value = singleSignatureHeader(request, HEADER);
+      const value = singleSignatureHeader(headers, HEADER);
       if (!value.startsWith('sha256=')) throw malformedHeader(HEADER, 'sha256=<hex>');
-      const signature = fromHex(value.slice(7));
+      const signature = decodeHex(value.slice(7));
       if (signature === undefined) throw malformedHeader(HEADER, 'sha256=<hex>');
-      if (!anyHmacMatches('sha256', keys, [signature], rawBody)) throw signatureMismatch(HEADER);
-      const event = verifiedEvent({ rawBody, contentType: firstHeader(request, 'content-type') });
-      await rememberDelivery(settings, event);
+      if (!anyHmacMatches('sha256', keys, signature, rawBody)) throw signatureMismatch(HEADER);
+      const event = verifiedEvent({ rawBody, contentType: firstHeader(headers, 'content-type') });
+      if (settings.seenIds !== undefined) await rememberDelivery(settings, event);
       return event;
     },
   };

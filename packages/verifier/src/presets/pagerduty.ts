@@ -1,14 +1,14 @@
-import { fromHex } from '../lib/bytes.js';
-import { requireHeader } from '../lib/headers.js';
 import type { Verifier, WebhookRequest } from '../types.js';
 import {
   anyHmacMatches,
   assertOptionsObject,
+  decodeHex,
   firstHeader,
   hmacKeys,
   malformedHeader,
-  readBody,
+  readRequest,
   rememberDelivery,
+  requireOne,
   resolveSettings,
   secretList,
   signatureMismatch,
@@ -44,16 +44,16 @@ export function pagerduty(options: PagerDutyVerifierOptions): Verifier {
     name: 'pagerduty',
     maxBodyBytes: settings.maxBodyBytes,
     async verify(request: WebhookRequest) {
-      const rawBody = readBody(request, settings.maxBodyBytes);
-      const signatures = parseSignatures(requireHeader(request, HEADER));
+      const { rawBody, headers } = readRequest(request, settings.maxBodyBytes);
+      const signatures = parseSignatures(requireOne(headers, HEADER));
       if (!anyHmacMatches('sha256', keys, signatures, rawBody)) throw signatureMismatch(HEADER);
       const event = verifiedEvent({
         rawBody,
-        contentType: firstHeader(request, 'content-type'),
+        contentType: firstHeader(headers, 'content-type'),
         idFromPayload: (payload) => stringField(payload, 'event', 'id'),
-        unverified: unverifiedHeaders(request, METADATA),
+        unverified: unverifiedHeaders(headers, METADATA),
       });
-      await rememberDelivery(settings, event);
+      if (settings.seenIds !== undefined) await rememberDelivery(settings, event);
       return event;
     },
   };
@@ -67,7 +67,7 @@ function parseSignatures(value: string): Uint8Array[] {
     const part = item.trim();
     if (!part.startsWith('v1=')) continue;
     sawV1 = true;
-    const signature = fromHex(part.slice(3));
+    const signature = decodeHex(part.slice(3));
     if (signature !== undefined) signatures.push(signature);
   }
   if (!sawV1) throw malformedHeader(HEADER, 'v1=<hex>[,v1=<hex>]');

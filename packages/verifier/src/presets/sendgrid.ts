@@ -1,15 +1,15 @@
 import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
 import { HooklineError } from '@hookline/errors';
-import { fromBase64 } from '../lib/bytes.js';
-import { requireHeader } from '../lib/headers.js';
 import { assertWithinTolerance, parseUnixSeconds } from '../lib/time.js';
 import type { Verifier, WebhookRequest } from '../types.js';
 import {
   assertOptionsObject,
+  decodeBase64,
   firstHeader,
   malformedHeader,
-  readBody,
+  readRequest,
   rememberDelivery,
+  requireOne,
   resolveSettings,
   secretList,
   signatureMismatch,
@@ -49,17 +49,17 @@ export function sendgrid(options: SendGridVerifierOptions): Verifier {
     name: 'sendgrid',
     maxBodyBytes: settings.maxBodyBytes,
     async verify(request: WebhookRequest) {
-      const rawBody = readBody(request, settings.maxBodyBytes);
-      const timestamp = requireHeader(request, TIMESTAMP);
-      const value = singleSignatureHeader(request, SIGNATURE);
+      const { rawBody, headers } = readRequest(request, settings.maxBodyBytes);
+      const timestamp = requireOne(headers, TIMESTAMP);
+      const value = singleSignatureHeader(headers, SIGNATURE);
       const seconds = parseUnixSeconds(timestamp, TIMESTAMP);
       assertWithinTolerance(seconds, settings.now(), settings.toleranceSeconds, TIMESTAMP);
-      const signature = fromBase64(value);
+      const signature = decodeBase64(value);
       if (signature === undefined) throw malformedHeader(SIGNATURE, 'base64');
       const signed = Buffer.concat([Buffer.from(timestamp), rawBody]);
       if (!keys.some((key) => verifies(key, signed, signature))) throw signatureMismatch(SIGNATURE);
-      const event = verifiedEvent({ rawBody, contentType: firstHeader(request, 'content-type'), timestamp: seconds });
-      await rememberDelivery(settings, event);
+      const event = verifiedEvent({ rawBody, contentType: firstHeader(headers, 'content-type'), timestamp: seconds });
+      if (settings.seenIds !== undefined) await rememberDelivery(settings, event);
       return event;
     },
   };

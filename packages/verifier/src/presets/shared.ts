@@ -2,7 +2,6 @@
 import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { HooklineError } from '@hookline/errors';
 import { bodyBytes, safeEqual } from '../lib/bytes.js';
-import { headerValues, requireHeader } from '../lib/headers.js';
 import { parsePayload } from '../lib/payload.js';
 import { assertFirstDelivery } from '../replay.js';
 import {
@@ -128,41 +127,74 @@ export function hmacKeys(secrets: readonly string[]): KeyObject[] {
   return secrets.map((secret) => createSecretKey(Buffer.from(secret, 'utf8')));
 }
 
-/** HMAC of the parts, in order, as if they were one byte string. */
-export function hmac(algorithm: HmacAlgorithm, key: KeyObject, ...parts: (Uint8Array | string)[]): Buffer {
-  const mac = createHmac(algorithm, key);
-  for (const part of parts) mac.update(part);
-  return mac.digest();
-}
-
-/** True when any key's MAC over the parts equals any of the given signatures (constant time per comparison). */
+/**
+ * True when any key's MAC over `first` then `second` equals one of the signatures, each compared in constant time
+ * after a length check. Two parts cover every preset (`{t}.` + body, timestamp + body, URL + parameters).
+ */
 export function anyHmacMatches(
   algorithm: HmacAlgorithm,
   keys: readonly KeyObject[],
-  signatures: readonly Uint8Array[],
-  ...parts: (Uint8Array | string)[]
+  signatures: Uint8Array | readonly Uint8Array[],
+  first: Uint8Array | string,
+  second?: Uint8Array | string,
 ): boolean {
   for (const key of keys) {
-    const expected = hmac(algorithm, key, ...parts);
-    for (const signature of signatures) if (safeEqual(expected, signature)) return true;
+    const mac = createHmac(algorithm, key).update(first);
+    if (second !== undefined) mac.update(second);
+    const expected = mac.digest();
+    if (signatures instanceof Uint8Array) {
+      if (safeEqual(expected, signatures)) return true;
+    } else {
+      for (const signature of signatures) if (safeEqual(expected, signature)) return true;
+    }
   }
   return false;
 }
 
+/** Request headers by lowercase name, as Node gives them; a name repeated in another case holds every value. */
+export type HeaderView = Readonly<Record<string, string | readonly string[] | undefined>>;
+
+const UPPER_CASE = /[A-Z]/;
+
 /**
- * The raw body, refused when it is a parsed object (`raw_body_unavailable`) or larger than the limit
- * (`payload_too_large`). A declared Content-Length over the limit is refused too.
+ * The headers by lowercase name. Node already lowercases them, so the common case costs one scan and no copy; only a
+ * hand-built request with mixed-case names is copied, and names that then collide keep all their values.
  */
-export function readBody(request: WebhookRequest, maxBodyBytes: number): Uint8Array {
+function headerView(headers: WebhookRequest['headers']): HeaderView {
+  let mixedCase = false;
+  for (const key in headers) {
+    if (UPPER_CASE.test(key)) {
+      mixedCase = true;
+      break;
+    }
+  }
+  if (!mixedCase) return headers;
+  const view: Record<string, string | string[] | undefined> = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    const name = key.toLowerCase();
+    const existing = view[name];
+    const values = Array.isArray(value) ? value : [value];
+    view[name] = existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), ...values];
+  }
+  return view;
+}
+
+/**
+ * The raw body and the headers of a request. The body is refused when it is a parsed object (`raw_body_unavailable`)
+ * or larger than the limit (`payload_too_large`); a declared Content-Length over the limit is refused too.
+ */
+export function readRequest(request: WebhookRequest, maxBodyBytes: number): { rawBody: Uint8Array; headers: HeaderView } {
   if (typeof request !== 'object' || request === null || typeof request.headers !== 'object' || request.headers === null) {
     throw new HooklineError('bad_request', 'A webhook request needs method, url, headers and body.');
   }
+  const headers = headerView(request.headers);
   const body: unknown = request.body;
   const size = body instanceof Uint8Array ? body.byteLength : typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : -1;
   if (size > maxBodyBytes) throw tooLarge(maxBodyBytes);
-  const declared = firstHeader(request, 'content-length');
-  if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > maxBodyBytes) throw tooLarge(maxBodyBytes);
-  return bodyBytes(body);
+  const declared = firstHeader(headers, 'content-length');
+  if (declared !== undefined && Number(declared) > maxBodyBytes) throw tooLarge(maxBodyBytes);
+  return { rawBody: bodyBytes(body), headers };
 }
 
 function tooLarge(maxBodyBytes: number): HooklineError {
@@ -170,32 +202,62 @@ function tooLarge(maxBodyBytes: number): HooklineError {
 }
 
 /** The first value of a header that is informative only (content type, metadata); repeats are not an attack here. */
-export function firstHeader(request: WebhookRequest, name: string): string | undefined {
-  const direct = request.headers[name];
-  if (typeof direct === 'string') return direct;
-  return headerValues(request, name)[0];
+export function firstHeader(headers: HeaderView, name: string): string | undefined {
+  const value = headers[name];
+  return typeof value === 'string' ? value : value?.[0];
+}
+
+/** The one value of a header that must appear once: missing is `missing_header`, repeated is `duplicate_header`. */
+export function requireOne(headers: HeaderView, name: string): string {
+  const value = headers[name];
+  if (typeof value === 'string') return value;
+  if (value === undefined || value.length === 0) {
+    throw new HooklineError('missing_header', `The ${name} header is missing.`, { details: { header: name } });
+  }
+  if (value.length > 1) throw duplicateHeader(name);
+  return value[0]!;
+}
+
+function duplicateHeader(name: string): HooklineError {
+  return new HooklineError('duplicate_header', `The ${name} header was given more than once.`, { details: { header: name } });
+}
+
+export function hasHeader(headers: HeaderView, name: string): boolean {
+  const value = headers[name];
+  return typeof value === 'string' || (value !== undefined && value.length > 0);
 }
 
 /**
  * The one value of a signature header whose format never holds a comma: missing is `missing_header`, repeated is
  * `duplicate_header`, also when a server joined the repeats into one value with commas (as Node does for `x-` headers).
  */
-export function singleSignatureHeader(request: WebhookRequest, name: string): string {
-  const value = requireHeader(request, name);
-  if (value.includes(',')) {
-    throw new HooklineError('duplicate_header', `The ${name} header was given more than once.`, { details: { header: name } });
-  }
+export function singleSignatureHeader(headers: HeaderView, name: string): string {
+  const value = requireOne(headers, name);
+  if (value.includes(',')) throw duplicateHeader(name);
   return value;
 }
 
 /** Unsigned metadata headers that are present, reported as `unverified`. */
-export function unverifiedHeaders(request: WebhookRequest, names: readonly string[]): Record<string, string> | undefined {
+export function unverifiedHeaders(headers: HeaderView, names: readonly string[]): Record<string, string> | undefined {
   let out: Record<string, string> | undefined;
   for (const name of names) {
-    const value = firstHeader(request, name);
+    const value = firstHeader(headers, name);
     if (value !== undefined) (out ??= {})[name] = value;
   }
   return out;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Strict hex: undefined for anything but an even-length hex string (Node stops decoding at the first bad digit). */
+export function decodeHex(text: string): Uint8Array | undefined {
+  const bytes = Buffer.from(text, 'hex');
+  return bytes.length * 2 === text.length ? bytes : undefined;
+}
+
+/** Strict standard base64, padded or not: undefined for anything else (providers' digests are never base64url). */
+export function decodeBase64(text: string): Uint8Array | undefined {
+  return BASE64.test(text) && text.length % 4 !== 1 ? Buffer.from(text, 'base64') : undefined;
 }
 
 /** The query parameters of the request target, which may be a path (`/in/x?a=1`) or an absolute URL. */
@@ -246,33 +308,59 @@ interface EventFields {
 const UNPARSED = Symbol('unparsed');
 
 /**
- * A verified event whose payload is parsed on first read: verifying stays as cheap as the HMAC itself,
- * and an app that only needs the raw bytes never pays for JSON.parse.
+ * A verified event whose payload (and a delivery id read from it) is parsed on first read, so verifying costs about
+ * what the HMAC costs and an app that only needs the raw bytes never pays for JSON.parse. `payload` and `id` are
+ * getters: `toJSON()` and {@link VerifiedEvent} readers see them, an object spread does not.
  */
-export function verifiedEvent(fields: EventFields): VerifiedEvent {
-  const { rawBody, contentType } = fields;
-  const parse = fields.parse ?? parsePayload;
-  let payload: unknown = UNPARSED;
-  const event: VerifiedEvent = {
-    kind: 'event',
-    get payload(): unknown {
-      if (payload === UNPARSED) payload = parse(rawBody, contentType);
-      return payload;
-    },
-    set payload(value: unknown) {
-      payload = value;
-    },
-    rawBody,
-  };
-  if (fields.idFromPayload !== undefined) {
-    const read = fields.idFromPayload;
-    Object.defineProperty(event, 'id', { enumerable: true, configurable: true, get: () => read(event.payload) });
-  } else if (fields.id !== undefined) {
-    event.id = fields.id;
+class LazyVerifiedEvent implements VerifiedEvent {
+  readonly kind = 'event' as const;
+  readonly rawBody: Uint8Array;
+  timestamp?: number;
+  unverified?: Record<string, string>;
+  #payload: unknown = UNPARSED;
+  readonly #contentType: string | undefined;
+  readonly #parse: (rawBody: Uint8Array, contentType: string | undefined) => unknown;
+  #id: string | undefined;
+  readonly #idFromPayload: ((payload: unknown) => string | undefined) | undefined;
+
+  constructor(fields: EventFields) {
+    this.rawBody = fields.rawBody;
+    this.#contentType = fields.contentType;
+    this.#parse = fields.parse ?? parsePayload;
+    this.#id = fields.id;
+    this.#idFromPayload = fields.idFromPayload;
+    if (fields.timestamp !== undefined) this.timestamp = fields.timestamp;
+    if (fields.unverified !== undefined) this.unverified = fields.unverified;
   }
-  if (fields.timestamp !== undefined) event.timestamp = fields.timestamp;
-  if (fields.unverified !== undefined) event.unverified = fields.unverified;
-  return event;
+
+  get payload(): unknown {
+    if (this.#payload === UNPARSED) this.#payload = this.#parse(this.rawBody, this.#contentType);
+    return this.#payload;
+  }
+
+  set payload(value: unknown) {
+    this.#payload = value;
+  }
+
+  get id(): string | undefined {
+    if (this.#id === undefined && this.#idFromPayload !== undefined) this.#id = this.#idFromPayload(this.payload);
+    return this.#id;
+  }
+
+  toJSON(): Omit<VerifiedEvent, 'rawBody'> & { rawBody: Uint8Array } {
+    return {
+      kind: this.kind,
+      payload: this.payload,
+      rawBody: this.rawBody,
+      ...(this.id === undefined ? {} : { id: this.id }),
+      ...(this.timestamp === undefined ? {} : { timestamp: this.timestamp }),
+      ...(this.unverified === undefined ? {} : { unverified: this.unverified }),
+    };
+  }
+}
+
+export function verifiedEvent(fields: EventFields): VerifiedEvent {
+  return new LazyVerifiedEvent(fields);
 }
 
 /** Drops a delivery already seen. Ids from a signed timestamp scheme are remembered until the timestamp leaves the window. */

@@ -1,12 +1,12 @@
-import { fromBase64 } from '../lib/bytes.js';
 import type { Verifier, WebhookRequest } from '../types.js';
 import {
   anyHmacMatches,
   assertOptionsObject,
+  decodeBase64,
   firstHeader,
   hmacKeys,
   malformedHeader,
-  readBody,
+  readRequest,
   rememberDelivery,
   resolveSettings,
   secretList,
@@ -43,17 +43,17 @@ export function shopify(options: ShopifyVerifierOptions): Verifier {
     name: 'shopify',
     maxBodyBytes: settings.maxBodyBytes,
     async verify(request: WebhookRequest) {
-      const rawBody = readBody(request, settings.maxBodyBytes);
-      const signature = fromBase64(singleSignatureHeader(request, HEADER));
+      const { rawBody, headers } = readRequest(request, settings.maxBodyBytes);
+      const signature = decodeBase64(singleSignatureHeader(headers, HEADER));
       if (signature === undefined) throw malformedHeader(HEADER, 'base64');
-      if (!anyHmacMatches('sha256', keys, [signature], rawBody)) throw signatureMismatch(HEADER);
+      if (!anyHmacMatches('sha256', keys, signature, rawBody)) throw signatureMismatch(HEADER);
       const event = verifiedEvent({
         rawBody,
-        contentType: firstHeader(request, 'content-type'),
-        id: firstHeader(request, 'x-shopify-webhook-id'),
-        unverified: unverifiedHeaders(request, METADATA),
+        contentType: firstHeader(headers, 'content-type'),
+        id: firstHeader(headers, 'x-shopify-webhook-id'),
+        unverified: unverifiedHeaders(headers, METADATA),
       });
-      await rememberDelivery(settings, event);
+      if (settings.seenIds !== undefined) await rememberDelivery(settings, event);
       return event;
     },
   };

@@ -1,16 +1,17 @@
-import { fromHex, utf8 } from '../lib/bytes.js';
-import { requireHeader } from '../lib/headers.js';
+import { utf8 } from '../lib/bytes.js';
 import { assertWithinTolerance, parseUnixSeconds } from '../lib/time.js';
 import type { Verifier, WebhookRequest } from '../types.js';
 import {
   anyHmacMatches,
   assertOptionsObject,
   challenge,
+  decodeHex,
   firstHeader,
   hmacKeys,
   malformedHeader,
-  readBody,
+  readRequest,
   rememberDelivery,
+  requireOne,
   resolveSettings,
   secretList,
   signatureMismatch,
@@ -53,27 +54,28 @@ export function slack(options: SlackVerifierOptions): Verifier {
     name: 'slack',
     maxBodyBytes: settings.maxBodyBytes,
     async verify(request: WebhookRequest) {
-      const rawBody = readBody(request, settings.maxBodyBytes);
-      const timestamp = requireHeader(request, TIMESTAMP);
-      const value = singleSignatureHeader(request, SIGNATURE);
+      const { rawBody, headers } = readRequest(request, settings.maxBodyBytes);
+      const timestamp = requireOne(headers, TIMESTAMP);
+      const value = singleSignatureHeader(headers, SIGNATURE);
       const seconds = parseUnixSeconds(timestamp, TIMESTAMP);
       assertWithinTolerance(seconds, settings.now(), settings.toleranceSeconds, TIMESTAMP);
       if (!value.startsWith('v0=')) throw malformedHeader(SIGNATURE, 'v0=<hex>');
-      const signature = fromHex(value.slice(3));
+      const signature = decodeHex(value.slice(3));
       if (signature === undefined) throw malformedHeader(SIGNATURE, 'v0=<hex>');
-      if (!anyHmacMatches('sha256', keys, [signature], `v0:${timestamp}:`, rawBody)) throw signatureMismatch(SIGNATURE);
+      if (!anyHmacMatches('sha256', keys, signature, `v0:${timestamp}:`, rawBody)) throw signatureMismatch(SIGNATURE);
 
       // Only signed requests reach the handshakes: a forged url_verification gets nothing back.
-      const contentType = firstHeader(request, 'content-type');
+      const contentType = firstHeader(headers, 'content-type');
       const body = Buffer.from(rawBody.buffer, rawBody.byteOffset, rawBody.byteLength);
-      if (body.includes(URL_VERIFICATION)) {
+      const isForm = (contentType ?? '').toLowerCase().includes('application/x-www-form-urlencoded');
+      if (!isForm && body.includes(URL_VERIFICATION)) {
         const parsed = parseJson(rawBody);
         const token = stringField(parsed, 'challenge');
         if (stringField(parsed, 'type') === 'url_verification' && token !== undefined) {
           return challenge(JSON.stringify({ challenge: token }), 'application/json');
         }
       }
-      if (body.includes(SSL_CHECK) && new URLSearchParams(utf8(rawBody)).get('ssl_check') === '1') {
+      if (isForm && body.includes(SSL_CHECK) && new URLSearchParams(utf8(rawBody)).get('ssl_check') === '1') {
         return challenge('', 'text/plain');
       }
 
@@ -82,9 +84,9 @@ export function slack(options: SlackVerifierOptions): Verifier {
         contentType,
         idFromPayload: (payload) => stringField(payload, 'event_id'),
         timestamp: seconds,
-        unverified: unverifiedHeaders(request, METADATA),
+        unverified: unverifiedHeaders(headers, METADATA),
       });
-      await rememberDelivery(settings, event);
+      if (settings.seenIds !== undefined) await rememberDelivery(settings, event);
       return event;
     },
   };

@@ -1,16 +1,16 @@
 import { HooklineError } from '@hookline/errors';
-import { fromHex } from '../lib/bytes.js';
-import { requireHeader } from '../lib/headers.js';
 import { assertWithinTolerance, parseUnixSeconds } from '../lib/time.js';
 import type { Verifier, WebhookRequest } from '../types.js';
 import {
   anyHmacMatches,
   assertOptionsObject,
+  decodeHex,
   firstHeader,
   hmacKeys,
   malformedHeader,
-  readBody,
+  readRequest,
   rememberDelivery,
+  requireOne,
   resolveSettings,
   secretList,
   signatureMismatch,
@@ -45,8 +45,8 @@ export function stripe(options: StripeVerifierOptions): Verifier {
     name: 'stripe',
     maxBodyBytes: settings.maxBodyBytes,
     async verify(request: WebhookRequest) {
-      const rawBody = readBody(request, settings.maxBodyBytes);
-      const { timestamp, signatures } = parseStripeSignature(requireHeader(request, HEADER));
+      const { rawBody, headers } = readRequest(request, settings.maxBodyBytes);
+      const { timestamp, signatures } = parseStripeSignature(requireOne(headers, HEADER));
       const seconds = parseUnixSeconds(timestamp, HEADER);
       assertWithinTolerance(seconds, settings.now(), settings.toleranceSeconds, HEADER);
       if (signatures.length === 0 || !anyHmacMatches('sha256', keys, signatures, `${timestamp}.`, rawBody)) {
@@ -54,11 +54,11 @@ export function stripe(options: StripeVerifierOptions): Verifier {
       }
       const event = verifiedEvent({
         rawBody,
-        contentType: firstHeader(request, 'content-type'),
+        contentType: firstHeader(headers, 'content-type'),
         idFromPayload: (payload) => stringField(payload, 'id'),
         timestamp: seconds,
       });
-      await rememberDelivery(settings, event);
+      if (settings.seenIds !== undefined) await rememberDelivery(settings, event);
       return event;
     },
   };
@@ -68,19 +68,19 @@ export function stripe(options: StripeVerifierOptions): Verifier {
 function parseStripeSignature(value: string): { timestamp: string; signatures: Uint8Array[] } {
   let timestamp: string | undefined;
   const signatures: Uint8Array[] = [];
-  for (const item of value.split(',')) {
-    const part = item.trim();
-    const equals = part.indexOf('=');
-    if (equals <= 0) continue;
-    const key = part.slice(0, equals);
-    const text = part.slice(equals + 1);
-    if (key === 't') {
+  let start = 0;
+  while (start <= value.length) {
+    const comma = value.indexOf(',', start);
+    const end = comma === -1 ? value.length : comma;
+    const part = value.slice(start, end).trim();
+    start = end + 1;
+    if (part.startsWith('t=')) {
       if (timestamp !== undefined) {
         throw new HooklineError('duplicate_header', `The ${HEADER} header has more than one timestamp.`, { details: { header: HEADER } });
       }
-      timestamp = text;
-    } else if (key === 'v1') {
-      const signature = fromHex(text);
+      timestamp = part.slice(2);
+    } else if (part.startsWith('v1=')) {
+      const signature = decodeHex(part.slice(3));
       if (signature !== undefined) signatures.push(signature);
     }
   }

@@ -1,14 +1,16 @@
 import { parse as parseQuery, stringify as stringifyQuery } from 'node:querystring';
 import { HooklineError } from '@hookline/errors';
-import { fromBase64, fromHex, safeEqual, utf8 } from '../lib/bytes.js';
+import { safeEqual, utf8 } from '../lib/bytes.js';
 import type { Verifier, WebhookRequest } from '../types.js';
 import {
   anyHmacMatches,
   assertOptionsObject,
+  decodeBase64,
+  decodeHex,
   firstHeader,
   hmacKeys,
   malformedHeader,
-  readBody,
+  readRequest,
   rememberDelivery,
   resolveSettings,
   secretList,
@@ -60,17 +62,17 @@ export function twilio(options: TwilioVerifierOptions): Verifier {
     name: 'twilio',
     maxBodyBytes: settings.maxBodyBytes,
     async verify(request: WebhookRequest) {
-      const rawBody = readBody(request, settings.maxBodyBytes);
-      const value = singleSignatureHeader(request, HEADER);
-      const signature = fromBase64(value);
+      const { rawBody, headers } = readRequest(request, settings.maxBodyBytes);
+      const value = singleSignatureHeader(headers, HEADER);
+      const signature = decodeBase64(value);
       if (signature === undefined) throw malformedHeader(HEADER, 'base64');
       const url = signedUrl(publicUrl, request);
-      const contentType = firstHeader(request, 'content-type');
+      const contentType = firstHeader(headers, 'content-type');
       const bodyHash = bodySha256Of(url);
 
       let params = '';
       if (bodyHash !== undefined) {
-        const expected = fromHex(bodyHash);
+        const expected = decodeHex(bodyHash);
         if (expected === undefined || !safeEqual(sha256(rawBody), expected)) throw signatureMismatch(HEADER);
       } else if ((contentType ?? '').toLowerCase().includes(FORM)) {
         params = sortedParams(utf8(rawBody));
@@ -81,15 +83,15 @@ export function twilio(options: TwilioVerifierOptions): Verifier {
 
       let matches = false;
       for (const candidate of candidateUrls(url)) {
-        if (anyHmacMatches('sha1', keys, [signature], candidate, params)) {
+        if (anyHmacMatches('sha1', keys, signature, candidate, params)) {
           matches = true;
           break;
         }
       }
       if (!matches) throw signatureMismatch(HEADER);
 
-      const event = verifiedEvent({ rawBody, contentType, id: firstHeader(request, 'i-twilio-idempotency-token') });
-      await rememberDelivery(settings, event);
+      const event = verifiedEvent({ rawBody, contentType, id: firstHeader(headers, 'i-twilio-idempotency-token') });
+      if (settings.seenIds !== undefined) await rememberDelivery(settings, event);
       return event;
     },
   };
@@ -141,17 +143,50 @@ function bodySha256Of(url: string): string | undefined {
 
 /** Form parameters sorted by name, each as name + value; a repeated name's distinct values sorted (twilio-node). */
 function sortedParams(form: string): string {
-  const byName = new Map<string, Set<string>>();
-  for (const [name, value] of new URLSearchParams(form)) {
-    const values = byName.get(name);
-    if (values === undefined) byName.set(name, new Set([value]));
-    else values.add(value);
-  }
+  const pairs = formPairs(form);
+  pairs.sort(comparePairs);
   let out = '';
-  for (const name of [...byName.keys()].sort()) {
-    for (const value of [...byName.get(name)!].sort()) out += name + value;
+  let previous: [string, string] | undefined;
+  for (const pair of pairs) {
+    if (previous !== undefined && previous[0] === pair[0] && previous[1] === pair[1]) continue;
+    out += pair[0] + pair[1];
+    previous = pair;
   }
   return out;
+}
+
+function comparePairs(a: [string, string], b: [string, string]): number {
+  if (a[0] !== b[0]) return a[0] < b[0] ? -1 : 1;
+  if (a[1] !== b[1]) return a[1] < b[1] ? -1 : 1;
+  return 0;
+}
+
+/**
+ * The decoded name/value pairs of a form body. Well-formed bodies take a fast path through decodeURIComponent;
+ * anything it refuses (a stray `%`, bytes that are not UTF-8) is decoded by URLSearchParams, whose rules Twilio's
+ * own parsing follows.
+ */
+function formPairs(form: string): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (const segment of form.split('&')) {
+    if (segment === '') continue;
+    const equals = segment.indexOf('=');
+    const name = decodeFormComponent(equals === -1 ? segment : segment.slice(0, equals));
+    const value = equals === -1 ? '' : decodeFormComponent(segment.slice(equals + 1));
+    if (name === undefined || value === undefined) return [...new URLSearchParams(form)];
+    pairs.push([name, value]);
+  }
+  return pairs;
+}
+
+function decodeFormComponent(text: string): string | undefined {
+  const spaced = text.includes('+') ? text.replace(/\+/g, ' ') : text;
+  if (!spaced.includes('%')) return spaced;
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return undefined;
+  }
 }
 
 interface UrlParts {

@@ -1,17 +1,17 @@
 import { createHmac } from 'node:crypto';
 import { HooklineError } from '@hookline/errors';
-import { fromBase64 } from '../lib/bytes.js';
 import type { Verifier, WebhookRequest } from '../types.js';
 import {
   anyHmacMatches,
   assertOptionsObject,
   challenge,
+  decodeBase64,
   firstHeader,
   hmacKeys,
   isMethod,
   malformedHeader,
   queryOf,
-  readBody,
+  readRequest,
   rememberDelivery,
   resolveSettings,
   secretList,
@@ -52,7 +52,7 @@ export function x(options: XVerifierOptions): Verifier {
     name: 'x',
     maxBodyBytes: settings.maxBodyBytes,
     async verify(request: WebhookRequest) {
-      const rawBody = readBody(request, settings.maxBodyBytes);
+      const { rawBody, headers } = readRequest(request, settings.maxBodyBytes);
       if (isMethod(request, 'GET')) {
         const token = singleQueryValue(queryOf(request), 'crc_token');
         if (token !== undefined) {
@@ -63,13 +63,13 @@ export function x(options: XVerifierOptions): Verifier {
           return challenge(JSON.stringify({ response_token: `sha256=${digest}` }), 'application/json');
         }
       }
-      const value = singleSignatureHeader(request, HEADER);
+      const value = singleSignatureHeader(headers, HEADER);
       if (!value.startsWith('sha256=')) throw malformedHeader(HEADER, 'sha256=<base64>');
-      const signature = fromBase64(value.slice(7));
+      const signature = decodeBase64(value.slice(7));
       if (signature === undefined) throw malformedHeader(HEADER, 'sha256=<base64>');
-      if (!anyHmacMatches('sha256', keys, [signature], rawBody)) throw signatureMismatch(HEADER);
-      const event = verifiedEvent({ rawBody, contentType: firstHeader(request, 'content-type') });
-      await rememberDelivery(settings, event);
+      if (!anyHmacMatches('sha256', keys, signature, rawBody)) throw signatureMismatch(HEADER);
+      const event = verifiedEvent({ rawBody, contentType: firstHeader(headers, 'content-type') });
+      if (settings.seenIds !== undefined) await rememberDelivery(settings, event);
       return event;
     },
   };

@@ -1,16 +1,16 @@
 import { HooklineError } from '@hookline/errors';
-import { fromBase64 } from '../lib/bytes.js';
-import { requireHeader } from '../lib/headers.js';
 import { assertWithinTolerance } from '../lib/time.js';
 import type { Verifier, WebhookRequest } from '../types.js';
 import {
   anyHmacMatches,
   assertOptionsObject,
+  decodeBase64,
   firstHeader,
   hmacKeys,
   malformedHeader,
-  readBody,
+  readRequest,
   rememberDelivery,
+  requireOne,
   resolveSettings,
   secretList,
   signatureMismatch,
@@ -50,22 +50,22 @@ export function zendesk(options: ZendeskVerifierOptions): Verifier {
     name: 'zendesk',
     maxBodyBytes: settings.maxBodyBytes,
     async verify(request: WebhookRequest) {
-      const rawBody = readBody(request, settings.maxBodyBytes);
-      const timestamp = requireHeader(request, TIMESTAMP);
-      const value = singleSignatureHeader(request, SIGNATURE);
+      const { rawBody, headers } = readRequest(request, settings.maxBodyBytes);
+      const timestamp = requireOne(headers, TIMESTAMP);
+      const value = singleSignatureHeader(headers, SIGNATURE);
       const seconds = parseIsoSeconds(timestamp);
       assertWithinTolerance(seconds, settings.now(), settings.toleranceSeconds, TIMESTAMP);
-      const signature = fromBase64(value);
+      const signature = decodeBase64(value);
       if (signature === undefined) throw malformedHeader(SIGNATURE, 'base64');
-      if (!anyHmacMatches('sha256', keys, [signature], timestamp, rawBody)) throw signatureMismatch(SIGNATURE);
+      if (!anyHmacMatches('sha256', keys, signature, timestamp, rawBody)) throw signatureMismatch(SIGNATURE);
       const event = verifiedEvent({
         rawBody,
-        contentType: firstHeader(request, 'content-type'),
-        id: firstHeader(request, 'x-zendesk-webhook-invocation-id'),
+        contentType: firstHeader(headers, 'content-type'),
+        id: firstHeader(headers, 'x-zendesk-webhook-invocation-id'),
         timestamp: seconds,
-        unverified: unverifiedHeaders(request, METADATA),
+        unverified: unverifiedHeaders(headers, METADATA),
       });
-      await rememberDelivery(settings, event);
+      if (settings.seenIds !== undefined) await rememberDelivery(settings, event);
       return event;
     },
   };
