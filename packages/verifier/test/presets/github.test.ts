@@ -21,6 +21,13 @@ describe('github preset', () => {
     expect(event.unverified).toEqual({ 'x-github-event': 'push', 'x-github-hook-id': '292430182' });
   });
 
+  it('parses the payload on first read and serialises with it', async () => {
+    const event = await verifiedEvent(github({ secret }).verify(signGithub({ secret, body, id: 'd-9' })));
+    expect(JSON.parse(JSON.stringify(event))).toMatchObject({ kind: 'event', payload: { action: 'opened', number: 1 }, id: 'd-9' });
+    event.payload = { replaced: true };
+    expect(event.payload).toEqual({ replaced: true });
+  });
+
   it('accepts bodies up to GitHub\'s 25 MB by default, unlike the 1 MiB of other presets', () => {
     expect(github({ secret }).maxBodyBytes).toBe(GITHUB_MAX_BODY_BYTES);
     expect(GITHUB_MAX_BODY_BYTES).toBe(25 * 1024 * 1024);

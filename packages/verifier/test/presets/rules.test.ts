@@ -104,6 +104,13 @@ describe.each(cases.map((c) => [c.name, c] as const))('%s preset', (_name, prese
     expect(await outcome(preset.make([SECRET]).verify(withHeader(request, preset.signatureHeader, [value, value])))).toBe('duplicate_header');
   });
 
+  it('refuses a signature header given twice under names that differ only in case: duplicate_header', async () => {
+    const request = signed();
+    const value = request.headers[preset.signatureHeader] as string;
+    const headers = { ...request.headers, [preset.signatureHeader.toUpperCase()]: value };
+    expect(await outcome(preset.make([SECRET]).verify({ ...request, headers }))).toBe('duplicate_header');
+  });
+
   it('refuses a signature header that is not in the provider format: malformed_header', async () => {
     const request = withHeader(signed(), preset.signatureHeader, 'not a signature!');
     expect(await outcome(preset.make([SECRET]).verify(request))).toBe('malformed_header');

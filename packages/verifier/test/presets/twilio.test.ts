@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { twilio } from '../../src/index.js';
 import { outcome, sha256Hex, twilioSignature, verifiedEvent } from './helpers.js';
@@ -75,6 +76,25 @@ describe('twilio preset', () => {
     const verifier = twilio({ secret, publicUrl: 'https://hooks.example.com' });
     const result = await verifier.verify({ method: 'GET', url: '/in/status?CallSid=CA1&CallStatus=completed', headers: { 'x-twilio-signature': signature }, body: '' });
     expect(result.kind).toBe('event');
+  });
+
+  it('signs any form the way twilio-node does: names sorted, each name\'s distinct values sorted', async () => {
+    const verifier = twilio({ secret, publicUrl: 'https://hooks.example.com' });
+    const field = fc.tuple(fc.constantFrom('Body', 'From', 'To', 'MediaUrl0', 'a', 'A', '%', 'é'), fc.string({ unit: 'binary', maxLength: 12 }));
+    await fc.assert(
+      fc.asyncProperty(fc.array(field, { maxLength: 8 }), fc.constantFrom('', '&stray=%zz', '&bad=%E9', '&&empty='), async (pairs, tail) => {
+        const body = new URLSearchParams(pairs).toString() + tail;
+        // The reference: twilio-node over the fields a URLSearchParams parse gives.
+        const byName = new Map<string, Set<string>>();
+        for (const [name, value] of new URLSearchParams(body)) byName.set(name, (byName.get(name) ?? new Set()).add(value));
+        let data = 'https://hooks.example.com/in/sms';
+        for (const name of [...byName.keys()].sort()) for (const value of [...byName.get(name)!].sort()) data += name + value;
+        const signature = createHmac('sha1', secret).update(data).digest('base64');
+        const result = await verifier.verify({ method: 'POST', url: '/in/sms', headers: formHeaders(signature), body });
+        expect(result.kind).toBe('event');
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('needs an absolute publicUrl: invalid_source naming publicUrl', () => {
