@@ -110,24 +110,25 @@ export function statements(s: string) {
       WHERE d.id = picked.id
       RETURNING d.*`,
 
-    /** $1 now, $2 perEndpointLimit: endpoints already at their limit, skipped when looking for candidates. */
-    claimSaturated: `
-      SELECT endpoint_id FROM ${s}.deliveries
-      WHERE status = 'pending' AND lease_owner IS NOT NULL AND lease_expires_at > $1
-      GROUP BY endpoint_id HAVING count(*) >= $2`,
-
-    /** $1 now, $2 endpoints to skip, $3 rows to look at: the endpoints owning the earliest due deliveries. */
+    /**
+     * $1 now, $2 perEndpointLimit, $3 endpoints already considered, $4 rows to look at, $5 lock namespace.
+     * The endpoints owning the earliest due deliveries (skipping those at their limit), each with how many of the rows
+     * looked at are its, and whether this transaction got its per-endpoint advisory lock (try-lock: never waits).
+     */
     claimCandidates: `
-      SELECT DISTINCT endpoint_id FROM (
+      WITH saturated AS (
         SELECT endpoint_id FROM ${s}.deliveries
-        WHERE ${DUE} AND NOT (endpoint_id = ANY ($2::text[]))
-        ORDER BY next_attempt_at, id LIMIT $3
-      ) earliest`,
-
-    /** $1 lock namespace, $2 endpoint ids: the ones whose per-endpoint lock this transaction got. */
-    claimLockEndpoints: `
-      SELECT endpoint_id FROM unnest($2::text[]) AS e(endpoint_id)
-      WHERE pg_try_advisory_xact_lock(hashtext($1), hashtext(endpoint_id))`,
+        WHERE status = 'pending' AND lease_owner IS NOT NULL AND lease_expires_at > $1
+        GROUP BY endpoint_id HAVING count(*) >= $2
+      ), earliest AS (
+        SELECT endpoint_id FROM ${s}.deliveries
+        WHERE ${DUE} AND NOT (endpoint_id = ANY ($3::text[])) AND endpoint_id NOT IN (SELECT endpoint_id FROM saturated)
+        ORDER BY next_attempt_at, id LIMIT $4
+      ), owners AS (
+        SELECT endpoint_id, count(*)::int AS rows FROM earliest GROUP BY endpoint_id
+      )
+      SELECT endpoint_id, rows, pg_try_advisory_xact_lock(hashtext($5), hashtext(endpoint_id)) AS locked
+      FROM owners ORDER BY endpoint_id`,
 
     /**
      * $1 now, $2 owner, $3 lease expiry, $4 remaining limit, $5 perEndpointLimit, $6 endpoints whose lock we hold.
@@ -157,6 +158,23 @@ export function statements(s: string) {
       UPDATE ${s}.deliveries d SET lease_owner = $2, lease_expires_at = $3, updated_at = $1
       FROM chosen WHERE d.id = chosen.id
       RETURNING d.*`,
+
+    /** $1..$6 the message, $7..$18 the deliveries as arrays: one statement, so one round trip and atomic. */
+    createMessage: `
+      WITH message AS (
+        INSERT INTO ${s}.messages (id, tenant, type, idempotency_key, created_at, data) VALUES ($1, $2, $3, $4, $5, $6)
+      )
+      INSERT INTO ${s}.deliveries (id, tenant, message_id, endpoint_id, status, attempt_count, next_attempt_at,
+        lease_owner, lease_expires_at, last_error, created_at, updated_at)
+      SELECT * FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int[], $13::bigint[],
+        $14::text[], $15::bigint[], $16::text[], $17::bigint[], $18::bigint[])`,
+
+    /** $1..$12 the deliveries as arrays. */
+    insertDeliveries: `
+      INSERT INTO ${s}.deliveries (id, tenant, message_id, endpoint_id, status, attempt_count, next_attempt_at,
+        lease_owner, lease_expires_at, last_error, created_at, updated_at)
+      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[],
+        $8::text[], $9::bigint[], $10::text[], $11::bigint[], $12::bigint[])`,
 
     nextDueAt: `
       SELECT least(

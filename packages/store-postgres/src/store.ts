@@ -95,6 +95,16 @@ function toCallback(row: Row): CallbackRecord {
   return callback;
 }
 
+/** The deliveries as one array per column, for `unnest` in a single INSERT. */
+function deliveryColumns(deliveries: DeliveryRecord[]): unknown[][] {
+  const column = <K extends keyof DeliveryRecord>(key: K) => deliveries.map((d) => d[key] ?? null);
+  return [
+    column('id'), column('tenant'), column('messageId'), column('endpointId'), column('status'), column('attemptCount'),
+    column('nextAttemptAt'), column('leaseOwner'), column('leaseExpiresAt'), column('lastError'), column('createdAt'),
+    column('updatedAt'),
+  ];
+}
+
 function byDueOrder(a: DeliveryRecord, b: DeliveryRecord): number {
   if (a.nextAttemptAt !== b.nextAttemptAt) return a.nextAttemptAt - b.nextAttemptAt;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
@@ -125,6 +135,8 @@ export class PostgresStore implements DeliveryStore {
   #listenerTimer: NodeJS.Timeout | undefined;
   #listenerFailures = 0;
   #closed = false;
+  #notifying = false;
+  #notifyAgain = false;
 
   constructor(options: PostgresStoreOptions) {
     const schema = options.schema ?? 'hookline';
@@ -250,31 +262,34 @@ export class PostgresStore implements DeliveryStore {
     idempotentSince?: number;
   }): Promise<{ message: MessageRecord; created: boolean }> {
     const { message } = input;
-    return this.#transaction(async (client) => {
+    const insert = [
+      message.id, message.tenant, message.type, message.idempotencyKey ?? null, message.createdAt, json(message.data),
+      ...deliveryColumns(input.deliveries),
+    ];
+    const created = await this.#transactionIf(message.idempotencyKey !== undefined, async (run) => {
       if (message.idempotencyKey !== undefined) {
-        // One key at a time per tenant: racing publishes with one key serialise here and the second sees the first.
-        await client.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [
+        // One key at a time per tenant: racing publishes with one key serialise here, and the check below, in a
+        // snapshot taken after the lock, sees the winner's message.
+        await run('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [
           `${this.schema}:idempotency`, JSON.stringify([message.tenant, message.idempotencyKey]),
         ]);
-        const { rows } = await client.query(
+        const { rows } = await run(
           `SELECT * FROM ${this.#s}.messages WHERE tenant = $1 AND idempotency_key = $2 AND created_at >= $3
            ORDER BY created_at, id LIMIT 1`,
           [message.tenant, message.idempotencyKey, input.idempotentSince ?? Number.MIN_SAFE_INTEGER],
         );
-        if (rows[0] !== undefined) return { message: toMessage(rows[0] as Row), created: false };
+        if (rows[0] !== undefined) return { message: toMessage(rows[0]), created: false };
       }
       try {
-        await client.query(
-          `INSERT INTO ${this.#s}.messages (id, tenant, type, idempotency_key, created_at, data) VALUES ($1, $2, $3, $4, $5, $6)`,
-          [message.id, message.tenant, message.type, message.idempotencyKey ?? null, message.createdAt, json(message.data)],
-        );
+        await run(this.#sql.createMessage, insert);
       } catch (error) {
-        if (isUniqueViolation(error)) throw new HooklineError('conflict', 'A message with this id exists.', { details: { id: message.id } });
+        if (isUniqueViolation(error)) throw new HooklineError('conflict', 'A message or delivery with this id exists.', { details: { id: message.id } });
         throw error;
       }
-      await this.#insertDeliveries(client, input.deliveries);
       return { message: structuredClone(message), created: true };
     });
+    if (created.created && input.deliveries.length > 0) this.#notify();
+    return created;
   }
 
   async getMessage(tenant: string, id: string): Promise<MessageRecord | undefined> {
@@ -308,6 +323,7 @@ export class PostgresStore implements DeliveryStore {
       }
       await this.#insertDeliveries(client, deliveries);
     });
+    this.#notify();
   }
 
   /**
@@ -322,30 +338,30 @@ export class PostgresStore implements DeliveryStore {
   async claimDue(options: ClaimOptions): Promise<DeliveryRecord[]> {
     const { now, owner, leaseMs, limit, perEndpointLimit } = options;
     if (limit <= 0) return [];
+    // Leases commit without waiting for fsync: a lease lost in a database crash only makes its delivery claimable
+    // again (at least once, as always), and claims stop queueing behind every other commit's flush.
     if (perEndpointLimit === undefined) {
-      const { rows } = await this.#query(this.#sql.claimDue, [now, owner, now + leaseMs, limit]);
+      const rows = await this.#transaction(async (client) => (await client.query<Row>(this.#sql.claimDue, [now, owner, now + leaseMs, limit])).rows, { asyncCommit: true });
       return rows.map(toDelivery).sort(byDueOrder);
     }
     const claimed = await this.#transaction(async (client) => {
       const taken: DeliveryRecord[] = [];
-      const { rows: saturated } = await client.query(this.#sql.claimSaturated, [now, perEndpointLimit]);
-      const seen = saturated.map((r: Row) => r.endpoint_id as string);
+      const considered: string[] = [];
       const scan = Math.max(100, limit * 4);
       for (let round = 0; round < 8 && taken.length < limit; round++) {
-        const { rows: candidates } = await client.query(this.#sql.claimCandidates, [now, seen, scan]);
-        if (candidates.length === 0) break;
-        const endpointIds = candidates.map((r: Row) => r.endpoint_id as string).sort();
-        seen.push(...endpointIds);
-        const { rows: locked } = await client.query(this.#sql.claimLockEndpoints, [`${this.schema}:claim`, endpointIds]);
+        const { rows: candidates } = await client.query(this.#sql.claimCandidates, [now, perEndpointLimit, considered, scan, `${this.schema}:claim`]);
+        considered.push(...candidates.map((r: Row) => r.endpoint_id as string));
+        const locked = candidates.filter((r: Row) => r.locked === true).map((r: Row) => r.endpoint_id as string);
         if (locked.length > 0) {
-          const { rows } = await client.query(this.#sql.claimWithinLimits, [
-            now, owner, now + leaseMs, limit - taken.length, perEndpointLimit, locked.map((r: Row) => r.endpoint_id as string),
-          ]);
+          const { rows } = await client.query(this.#sql.claimWithinLimits, [now, owner, now + leaseMs, limit - taken.length, perEndpointLimit, locked]);
           taken.push(...rows.map(toDelivery));
         }
+        // Fewer rows than looked for: every due delivery of an endpoint not yet considered has been seen.
+        const looked = candidates.reduce((sum: number, r: Row) => sum + num(r.rows), 0);
+        if (looked < scan) break;
       }
       return taken;
-    });
+    }, { asyncCommit: true });
     return claimed.sort(byDueOrder);
   }
 
@@ -551,7 +567,7 @@ export class PostgresStore implements DeliveryStore {
     }
   }
 
-  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>, options: { asyncCommit?: boolean } = {}): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -562,7 +578,7 @@ export class PostgresStore implements DeliveryStore {
     const onClientError = (error: unknown) => this.#onError(error);
     client.on('error', onClientError);
     try {
-      await client.query('BEGIN');
+      await client.query(options.asyncCommit === true ? 'BEGIN; SET LOCAL synchronous_commit TO OFF' : 'BEGIN');
       const result = await work(client);
       await client.query('COMMIT');
       client.off('error', onClientError);
@@ -581,27 +597,47 @@ export class PostgresStore implements DeliveryStore {
     }
   }
 
+  /** Runs `work` in a transaction when `needed`, else statement by statement on the pool (one round trip each). */
+  async #transactionIf<T>(
+    needed: boolean,
+    work: (run: (sql: string, params: unknown[]) => Promise<pg.QueryResult<Row>>) => Promise<T>,
+  ): Promise<T> {
+    if (!needed) return work((sql, params) => this.#query(sql, params));
+    return this.#transaction((client) => work((sql, params) => client.query<Row>(sql, params)));
+  }
+
   async #insertDeliveries(client: pg.PoolClient, deliveries: DeliveryRecord[]): Promise<void> {
     if (deliveries.length === 0) return;
-    const column = <K extends keyof DeliveryRecord>(key: K) => deliveries.map((d) => d[key] ?? null);
     try {
-      await client.query(
-        `INSERT INTO ${this.#s}.deliveries (id, tenant, message_id, endpoint_id, status, attempt_count, next_attempt_at,
-           lease_owner, lease_expires_at, last_error, created_at, updated_at)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[],
-           $8::text[], $9::bigint[], $10::text[], $11::bigint[], $12::bigint[])`,
-        [
-          column('id'), column('tenant'), column('messageId'), column('endpointId'), column('status'), column('attemptCount'),
-          column('nextAttemptAt'), column('leaseOwner'), column('leaseExpiresAt'), column('lastError'), column('createdAt'),
-          column('updatedAt'),
-        ],
-      );
+      await client.query(this.#sql.insertDeliveries, deliveryColumns(deliveries));
     } catch (error) {
       if (isUniqueViolation(error)) throw new HooklineError('conflict', 'A delivery with this id exists.');
       throw error;
     }
-    // Delivered on commit, to every process listening on this schema's channel.
-    await client.query('SELECT pg_notify($1, $2)', [this.#channel, '']);
+  }
+
+  /**
+   * NOTIFY after commit, coalesced: a NOTIFY inside the publish transaction would serialise every publish on
+   * Postgres's notify lock (one fsync at a time); here at most one is in flight and one more is queued, sent without
+   * waiting for fsync since a lost wake-up only costs a poll.
+   */
+  #notify(): void {
+    this.#wake();
+    if (this.#notifying) {
+      this.#notifyAgain = true;
+      return;
+    }
+    this.#notifying = true;
+    this.pool
+      .query(`BEGIN; SET LOCAL synchronous_commit TO OFF; SELECT pg_notify('${this.#channel}', ''); COMMIT`)
+      .catch((error: unknown) => this.#onError(error))
+      .finally(() => {
+        this.#notifying = false;
+        if (this.#notifyAgain && !this.#closed) {
+          this.#notifyAgain = false;
+          this.#notify();
+        }
+      });
   }
 
   async #page<T>(table: 'endpoints' | 'sources', tenant: string, page: PageQuery | undefined, position: (item: T) => { at: number; id: string }): Promise<Page<T>> {
