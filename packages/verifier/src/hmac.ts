@@ -3,7 +3,7 @@ import { HooklineError } from '@hookline/errors';
 import { fromBase64, fromHex, safeEqual, toBytes } from './lib/bytes.js';
 import { checkMaxBodyBytes, checkSeconds, limitedBody } from './lib/body.js';
 import { parseContent } from './lib/content.js';
-import { headerValues, optionalHeader, requireHeader } from './lib/headers.js';
+import { readHeaders, required } from './lib/header-set.js';
 import { verifiedEvent } from './lib/event.js';
 import { assertWithinTolerance, parseUnixSeconds } from './lib/time.js';
 import { assertFirstDelivery } from './replay.js';
@@ -55,7 +55,12 @@ export function hmac(options: HmacVerifierOptions): Verifier {
   const prefix = options.prefix ?? '';
   if (!(algorithm in DIGEST_BYTES)) throw new HooklineError('invalid_config', 'The algorithm is sha1, sha256 or sha512.');
   if (encoding !== 'hex' && encoding !== 'base64') throw new HooklineError('invalid_config', 'The encoding is hex or base64.');
-  if (typeof options.header !== 'string' || options.header === '') throw new HooklineError('invalid_config', 'An HMAC verifier needs a header name.');
+  for (const option of ['header', 'timestampHeader', 'idHeader'] as const) {
+    const value = options[option];
+    if ((value !== undefined || option === 'header') && (typeof value !== 'string' || value === '')) {
+      throw new HooklineError('invalid_config', `${option} must be a header name.`, { details: { option } });
+    }
+  }
   const parts = parseContent(options.content ?? '{body}');
   if (parts.includes('timestamp') && options.timestampHeader === undefined) {
     throw new HooklineError('invalid_config', 'The content signs {timestamp}, so the verifier needs a timestampHeader.');
@@ -76,22 +81,25 @@ export function hmac(options: HmacVerifierOptions): Verifier {
   const now = options.now ?? Date.now;
   const name = options.name ?? 'hmac';
   const digestBytes = DIGEST_BYTES[algorithm];
+  // Unset optional headers get a name no request header can have, so one pass reads them all.
+  const headerNames = [options.header, options.timestampHeader ?? ' timestamp', options.idHeader ?? ' id', 'content-type']
+    .map((headerName) => headerName.toLowerCase());
 
   return {
     name,
     maxBodyBytes,
     async verify(request: WebhookRequest): Promise<VerifiedEvent> {
       const body = limitedBody(request.body, maxBodyBytes);
-      const signatureText = requireHeader(request, options.header);
+      const [signatureValue, timestampValue, idValue, contentType] = readHeaders(request, headerNames, 3);
+      const signatureText = required(signatureValue, options.header);
       let timestamp: number | undefined;
       let timestampText = '';
       if (options.timestampHeader !== undefined) {
-        timestampText = requireHeader(request, options.timestampHeader);
+        timestampText = required(timestampValue, options.timestampHeader);
         timestamp = parseUnixSeconds(timestampText, options.timestampHeader);
         assertWithinTolerance(timestamp, now(), toleranceSeconds, options.timestampHeader);
       }
-      const id = options.idHeader === undefined ? undefined
-        : parts.includes('id') ? requireHeader(request, options.idHeader) : optionalHeader(request, options.idHeader);
+      const id = parts.includes('id') ? required(idValue, options.idHeader!) : idValue;
 
       if (!signatureText.startsWith(prefix)) {
         throw new HooklineError('malformed_header', `The ${options.header} header does not start with the expected prefix.`, { details: { header: options.header } });
@@ -119,7 +127,7 @@ export function hmac(options: HmacVerifierOptions): Verifier {
       // Without a signed timestamp nothing bounds a replay in time, so the id is remembered for a day.
       const expiresAt = timestamp === undefined ? now() + UNTIMED_REPLAY_WINDOW_MS : (timestamp + toleranceSeconds) * 1000;
       await assertFirstDelivery(options.seenIds, name, id, expiresAt);
-      return verifiedEvent(body, headerValues(request, 'content-type')[0], {
+      return verifiedEvent(body, contentType, {
         ...(id === undefined ? {} : { id }),
         ...(timestamp === undefined ? {} : { timestamp }),
       });

@@ -223,6 +223,9 @@ export function jwt(options: JwtVerifierOptions): Verifier {
     maxBodyBytes,
     async verify(request: WebhookRequest): Promise<VerifiedEvent> {
       const body = limitedBody(request.body, maxBodyBytes);
+      if (typeof request.method !== 'string' || typeof request.url !== 'string') {
+        throw new HooklineError('bad_request', 'The request needs a method and a URL.');
+      }
       const [authorizationValue, contentType] = readHeaders(request, HEADERS, 1);
       const authorization = required(authorizationValue, 'authorization');
       const match = BEARER.exec(authorization.trim());

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createHmacSigner, type HmacScheme } from '@hookline/signer';
 import { hmac, MemorySeenIds, type HmacVerifierOptions, type WebhookRequest } from '@hookline/verifier';
@@ -112,5 +113,21 @@ describe('hmac: rejections', () => {
     expect(() => hmac({ header: 'x-sig', secrets: ['k'], content: '{timestamp}{body}' })).toThrow(expect.objectContaining({ code: 'invalid_config' }));
     expect(() => hmac({ header: 'x-sig', secrets: ['k'], algorithm: 'md5' as never })).toThrow(expect.objectContaining({ code: 'invalid_config' }));
     expect(() => hmac({ header: 'x-sig', secrets: [''] })).toThrow(expect.objectContaining({ code: 'invalid_key' }));
+  });
+});
+
+describe('hmac: arbitrary input', () => {
+  it('answers any signature and timestamp header with a coded HooklineError, never another exception', async () => {
+    const verifier = hmac({ secrets: ['k'], header: 'x-sig', prefix: 'sha256=', content: '{timestamp}.{body}', timestampHeader: 'x-ts', now: () => NOW });
+    await fc.assert(fc.asyncProperty(
+      fc.oneof(fc.string(), fc.string().map((s) => `sha256=${s}`), fc.constant(undefined) as fc.Arbitrary<unknown>),
+      fc.oneof(fc.string(), fc.constant(String(NOW / 1000)), fc.integer() as fc.Arbitrary<unknown>),
+      async (signature, timestamp) => {
+        const outcome = await codeOf(hmac({ secrets: ['k'], header: 'x-sig' }).verify(request({ 'x-sig': signature as string }, 'b')));
+        expect(outcome).not.toMatch(/^uncoded|^verified/);
+        const timed = await codeOf(verifier.verify(request({ 'x-sig': signature as string, 'x-ts': timestamp as string }, 'b')));
+        expect(timed).not.toMatch(/^uncoded|^verified/);
+      },
+    ), { numRuns: 300 });
   });
 });

@@ -2,6 +2,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JSONWebKeySet, type JWTPayload } from 'jose';
+import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createJwtSigner, generateSigningKey, SIGNING_ALGORITHMS, type JwtSigner, type SigningAlgorithm, type SigningKeyEntry,
@@ -332,5 +333,23 @@ describe('jwt: a JWKS whose keys carry no alg', () => {
     expect(await codeOf(verifier.verify(request({ authorization: `Bearer ${token}` })))).toBe('verified');
     const asEs = jwt({ jwks: { keys: [jwk as never] }, issuer: ISSUER, publicUrl: ENDPOINT, algorithms: ['PS256'], now: () => NOW });
     expect(await codeOf(asEs.verify(request({ authorization: `Bearer ${token}` })))).toBe('algorithm_not_allowed');
+  });
+});
+
+describe('jwt: arbitrary input', () => {
+  it('answers any authorization header, method and URL with a coded HooklineError, never another exception', async () => {
+    const signer = await signerFor();
+    const verifier = jwt({ jwks: signer.jwks(), issuer: ISSUER, publicUrl: ENDPOINT, now: () => NOW });
+    const segment = fc.oneof(fc.base64String(), fc.string(), fc.constant(Buffer.from('{"alg":"ES256"}').toString('base64url')));
+    const token = fc.tuple(segment, segment, segment).map((parts) => parts.join('.'));
+    await fc.assert(fc.asyncProperty(
+      fc.oneof(token.map((t) => `Bearer ${t}`), fc.string()),
+      fc.oneof(fc.constant('POST'), fc.string(), fc.constant(undefined) as fc.Arbitrary<unknown>),
+      fc.oneof(fc.constant('/in/c1'), fc.string(), fc.webUrl()),
+      async (authorization, method, url) => {
+        const outcome = await codeOf(verifier.verify({ method: method as string, url, headers: { authorization }, body: BODY }));
+        expect(outcome).not.toMatch(/^uncoded|^verified/);
+      },
+    ), { numRuns: 300 });
   });
 });

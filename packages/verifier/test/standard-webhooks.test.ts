@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createStandardSigner, generateStandardSecret, standardPublicKey } from '@hookline/signer';
 import { MemorySeenIds, standardWebhooks, type WebhookRequest } from '@hookline/verifier';
@@ -180,5 +181,23 @@ describe('standardWebhooks: our signer, rotation, v1a and replays', () => {
     expect(() => standardWebhooks({ secret: 'whsec_***' })).toThrow(expect.objectContaining({ code: 'invalid_key' }));
     expect(() => standardWebhooks({ publicKey: 'whpk_AAAA' })).toThrow(expect.objectContaining({ code: 'invalid_key' }));
     expect(() => standardWebhooks({ secret: reference.secret, maxBodyBytes: 0 })).toThrow(expect.objectContaining({ code: 'invalid_config' }));
+  });
+});
+
+describe('standardWebhooks: arbitrary input', () => {
+  it('answers any headers and body with a verified event or a coded HooklineError, never another exception', async () => {
+    const verifier = standardWebhooks({ secret: reference.secret, now: () => NOW_MS });
+    const headerValue = fc.oneof(
+      fc.string(), fc.constant(reference.headers['webhook-signature']!), fc.constant('v1,'), fc.constant('v1a,AAAA'),
+      fc.array(fc.string(), { maxLength: 3 }), fc.constant(undefined), fc.integer() as fc.Arbitrary<unknown>,
+    );
+    await fc.assert(fc.asyncProperty(
+      fc.record({ 'webhook-id': headerValue, 'webhook-timestamp': fc.oneof(headerValue, fc.constant(reference.headers['webhook-timestamp']!)), 'webhook-signature': headerValue }),
+      fc.oneof(fc.string(), fc.uint8Array(), fc.constant(reference.body)),
+      async (headers, body) => {
+        const outcome = await codeOf(verifier.verify(request(headers as Record<string, string>, body)));
+        expect(outcome).not.toMatch(/^uncoded/);
+      },
+    ), { numRuns: 300 });
   });
 });

@@ -20,7 +20,8 @@ export function readHeaders(
     if (index < 0 || !Object.hasOwn(headers, key)) continue;
     const value = headers[key];
     if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
-    const one = Array.isArray(value) ? value[0]! : value;
+    // Node gives strings; a hand-built request may not, and must still get a coded answer rather than a TypeError.
+    const one = String(Array.isArray(value) ? value[0] : value);
     const repeated = values[index] !== undefined || (Array.isArray(value) && value.length > 1);
     if (repeated && index < firstWinsFrom) {
       throw new HooklineError('duplicate_header', `The ${names[index]} header was given more than once.`, { details: { header: names[index] } });
