@@ -3,7 +3,8 @@
  * template, and one Apono access-request event published to it, so the terminal shows a verified delivery at once.
  */
 import { startMockReceiver, type MockReceiver, type ReceivedWebhook } from '@hookline/mock-receiver';
-import type { Endpoint, EndpointInput } from 'hookline';
+import { HooklineError } from '@hookline/errors';
+import type { Endpoint, EndpointInput, JsonValue } from 'hookline';
 import type { RunningServer } from './server.js';
 import { TENANT } from './server.js';
 
@@ -11,27 +12,15 @@ export const DEMO_ENDPOINT_NAME = 'demo: mock receiver';
 
 /** Renders an Apono access request into a compact ticket-like body; the template must render JSON. */
 export const DEMO_TEMPLATE = `{
-  "title": "Access request {{data.friendly_id}} ({{event_type}})",
-  "requester": "{{data.requester.name}} <{{data.requester.email}}>",
-  "justification": "{{data.justification}}",
-  "bundle": "{{data.access_bundle.name}}"
+  "title": "Access request {{data.data.friendly_id}} ({{data.event_type}})",
+  "requester": "{{data.data.requester.name}} <{{data.data.requester.email}}>",
+  "justification": "{{data.data.justification}}",
+  "bundle": "{{data.data.access_bundle.name}}",
+  "webhookId": "{{webhookId}}"
 }`;
 
-/** An Apono access-request event, used when the catalog has none (it always should). */
-const FALLBACK_EVENT = {
-  type: 'apono.access_request.created',
-  data: {
-    event_type: 'AccessRequestCreated',
-    event_time: 1696263265.851898,
-    data: {
-      id: '123',
-      friendly_id: 'AR-123',
-      requester: { id: 'user-1', name: 'User', email: 'user@example.com' },
-      justification: 'I need access to this',
-      access_bundle: { id: 'bundle-1', name: 'Bundle 1' },
-    },
-  },
-};
+/** The event the demo publishes: the catalog's example of it is Apono's documented access request. */
+export const DEMO_EVENT_TYPE = 'apono.AccessRequestCreated';
 
 export interface Demo {
   mock: MockReceiver;
@@ -96,10 +85,9 @@ function describeWebhook(webhook: ReceivedWebhook, jwksUrl: string): string[] {
   return lines;
 }
 
-/** The catalog's Apono access-request event (Created preferred) with its example, or a built-in one. */
-function aponoEvent(catalog: Array<{ type: string; example: unknown }>): { type: string; data: never } {
-  const apono = catalog.filter((entry) => /apono/i.test(entry.type) && entry.example !== undefined);
-  const chosen = apono.find((entry) => /created/i.test(entry.type)) ?? apono[0];
-  const picked = chosen === undefined ? FALLBACK_EVENT : { type: chosen.type, data: chosen.example };
-  return picked as { type: string; data: never };
+/** The catalog's example of the demo event (Apono's documented access request). */
+function aponoEvent(catalog: Array<{ type: string; example: unknown }>): { type: string; data: JsonValue } {
+  const entry = catalog.find((item) => item.type === DEMO_EVENT_TYPE);
+  if (entry === undefined) throw new HooklineError('internal', `The event catalog has no ${DEMO_EVENT_TYPE}.`);
+  return { type: entry.type, data: entry.example as JsonValue };
 }

@@ -88,7 +88,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     options.logDestination ?? pino.destination({ dest: 1, sync: true }),
   );
 
-  const { store, kind: storeKind } = await openStore(config);
+  const { store, kind: storeKind } = await openStore(config, logger);
   const box = createSecretBox(config.secretKey);
   const signingKey = await loadOrCreateSigningKey(config.dataDir, box);
 
@@ -220,10 +220,15 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   };
 }
 
-async function openStore(config: ServerConfig): Promise<{ store: DeliveryStore; kind: 'sqlite' | 'postgres' }> {
+async function openStore(config: ServerConfig, logger: Logger): Promise<{ store: DeliveryStore; kind: 'sqlite' | 'postgres' }> {
   if (config.databaseUrl !== undefined) {
     const { createPostgresStore } = await import('@hookline/store-postgres');
-    return { store: await createPostgresStore({ connectionString: config.databaseUrl }), kind: 'postgres' };
+    const store = await createPostgresStore({
+      connectionString: config.databaseUrl,
+      // Only the code: a pg error message can quote the connection string.
+      onError: (error) => logger.warn({ code: (error as { code?: unknown }).code }, 'Postgres connection trouble (the store reconnects)'),
+    });
+    return { store, kind: 'postgres' };
   }
   const { createSqliteStore } = await import('@hookline/store-sqlite');
   return { store: createSqliteStore({ path: join(config.dataDir, DATA_FILES.database) }), kind: 'sqlite' };
@@ -282,13 +287,10 @@ function logOperationalEvent(logger: Logger, event: OperationalEvent): void {
     case 'delivery.failed':
       logger.warn({ ...deliveryFields(event.delivery, event.attempt), nextAttemptAt: new Date(event.nextAttemptAt).toISOString() }, event.type);
       return;
+    // hookline logs these itself; the app's own handlers log callbacks.
     case 'endpoint.disabled':
-      logger.warn({ endpointId: event.endpoint.id, reason: event.reason }, event.type);
-      return;
     case 'callback.received':
-      return;
     case 'worker.error':
-      logger.error({ err: event.error }, event.type);
       return;
   }
 }
