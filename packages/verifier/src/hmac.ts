@@ -4,7 +4,7 @@ import { fromBase64, fromHex, safeEqual, toBytes } from './lib/bytes.js';
 import { checkMaxBodyBytes, checkSeconds, limitedBody } from './lib/body.js';
 import { parseContent } from './lib/content.js';
 import { readHeaders, required } from './lib/header-set.js';
-import { verifiedEvent } from './lib/event.js';
+import { parsePayload } from './lib/payload.js';
 import { assertWithinTolerance, parseUnixSeconds } from './lib/time.js';
 import { assertFirstDelivery } from './replay.js';
 import {
@@ -127,10 +127,10 @@ export function hmac(options: HmacVerifierOptions): Verifier {
       // Without a signed timestamp nothing bounds a replay in time, so the id is remembered for a day.
       const expiresAt = timestamp === undefined ? now() + UNTIMED_REPLAY_WINDOW_MS : (timestamp + toleranceSeconds) * 1000;
       await assertFirstDelivery(options.seenIds, name, id, expiresAt);
-      return verifiedEvent(body, contentType, {
-        ...(id === undefined ? {} : { id }),
-        ...(timestamp === undefined ? {} : { timestamp }),
-      });
+      const event: VerifiedEvent = { kind: 'event', payload: parsePayload(body, contentType), rawBody: body };
+      if (id !== undefined) event.id = id;
+      if (timestamp !== undefined) event.timestamp = timestamp;
+      return event;
     },
   };
 }

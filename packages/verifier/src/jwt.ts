@@ -6,7 +6,7 @@ import { safeEqual } from './lib/bytes.js';
 import { checkMaxBodyBytes, checkSeconds, limitedBody } from './lib/body.js';
 import { readHeaders, required } from './lib/header-set.js';
 import { ASYMMETRIC_ALGORITHMS, KeyRing, type JwtAlgorithm } from './lib/key-ring.js';
-import { verifiedEvent } from './lib/event.js';
+import { parsePayload } from './lib/payload.js';
 import { assertFirstDelivery } from './replay.js';
 import { DEFAULT_MAX_BODY_BYTES, type CommonVerifierOptions, type VerifiedEvent, type Verifier, type WebhookRequest } from './types.js';
 
@@ -293,7 +293,7 @@ export function jwt(options: JwtVerifierOptions): Verifier {
       if (typeof jti !== 'string' || jti === '') throw new HooklineError('token_invalid', 'The token has no jti claim.');
       if (seenIds !== undefined) await assertFirstDelivery(seenIds, `jwt:${iss}`, jti, (exp + tolerance) * 1000);
 
-      return verifiedEvent(body, contentType, { id: jti, timestamp: iat, claims });
+      return { kind: 'event', payload: parsePayload(body, contentType), rawBody: body, id: jti, timestamp: iat, claims };
     },
   };
 }

@@ -4,7 +4,7 @@ import { base64Bytes } from './lib/base64.js';
 import { fromBase64, safeEqual } from './lib/bytes.js';
 import { checkMaxBodyBytes, checkSeconds, limitedBody } from './lib/body.js';
 import { readHeaders, required } from './lib/header-set.js';
-import { verifiedEvent } from './lib/event.js';
+import { parsePayload } from './lib/payload.js';
 import { assertWithinTolerance, parseUnixSeconds } from './lib/time.js';
 import { assertFirstDelivery } from './replay.js';
 import {
@@ -92,12 +92,15 @@ export function standardWebhooks(options: StandardWebhooksOptions): Verifier {
         if (version !== 'v1' && version !== 'v1a') continue; // unknown versions are for other receivers
         const signature = base64Bytes(entry.slice(comma + 1));
         if (signature === undefined) continue;
-        if (version === 'v1' && signature.length === HMAC_SHA256_BYTES && secrets.length > 0) {
-          expectedMacs ??= secrets.map((key) => createHmac('sha256', key).update(prefix).update(body).digest());
-          if (expectedMacs.some((mac) => safeEqual(mac, signature))) matched = true;
+        if (version === 'v1' && signature.length === HMAC_SHA256_BYTES) {
+          if (expectedMacs === undefined) {
+            expectedMacs = [];
+            for (const key of secrets) expectedMacs.push(createHmac('sha256', key).update(prefix).update(body).digest());
+          }
+          for (const mac of expectedMacs) if (safeEqual(mac, signature)) matched = true;
         } else if (version === 'v1a' && signature.length === ED25519_SIGNATURE_BYTES && publicKeys.length > 0) {
           signedContent ??= Buffer.concat([Buffer.from(prefix), body]);
-          if (publicKeys.some((key) => cryptoVerify(null, signedContent!, key, signature))) matched = true;
+          for (const key of publicKeys) if (cryptoVerify(null, signedContent, key, signature)) matched = true;
         }
         if (matched) break;
       }
@@ -108,7 +111,7 @@ export function standardWebhooks(options: StandardWebhooksOptions): Verifier {
         throw new HooklineError('signature_mismatch', 'No webhook-signature entry matches.', { details: { header: 'webhook-signature' } });
       }
       if (seenIds !== undefined) await assertFirstDelivery(seenIds, SCOPE, id, (timestamp + toleranceSeconds) * 1000);
-      return verifiedEvent(body, contentType, { id, timestamp });
+      return { kind: 'event', payload: parsePayload(body, contentType), rawBody: body, id, timestamp };
     },
   };
 }
