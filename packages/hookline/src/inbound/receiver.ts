@@ -164,6 +164,8 @@ export function createReceiver(options: ReceiverOptions): Receiver {
       if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) {
         throw new HooklineError('invalid_source', 'A source patch must be an object.');
       }
+      // Refuses fields a patch cannot set (`state`, `id`, a typo) instead of silently ignoring them.
+      assertSchema('inbound-source-patch', patch);
       const platformChanged = patch.platform !== undefined && patch.platform !== record.platform;
       if (platformChanged && patch.config === undefined) {
         throw new HooklineError('invalid_source', 'Changing the platform needs the new platform\'s config too.', {
@@ -257,7 +259,7 @@ function checkSourceInput(id: string, input: InboundSourceInput, context: BuildC
   if (candidate.matches === null || typeof candidate.matches !== 'object' || Array.isArray(candidate.matches)) {
     throw new HooklineError('invalid_jsonpath', 'matches must be an object of JSONPath to expected value.', { details: { field: 'matches' } });
   }
-  assertSchema(candidate);
+  assertSchema('inbound-source', candidate);
   buildSource(id, candidate.platform, candidate.config as JsonObject, candidate.matches, context);
   return {
     name: candidate.name,
@@ -267,20 +269,13 @@ function checkSourceInput(id: string, input: InboundSourceInput, context: BuildC
   };
 }
 
-function assertSchema(candidate: unknown): void {
+/** The schema's verdict as `invalid_source`, with the schema's problems (`{ pointer, message }`) as details. */
+function assertSchema(name: 'inbound-source' | 'inbound-source-patch', candidate: unknown): void {
   try {
-    const outcome = validate('inbound-source', candidate) as unknown;
-    if (outcome && typeof outcome === 'object' && 'valid' in outcome && (outcome as { valid: unknown }).valid === false) {
-      const errors = (outcome as { errors?: unknown }).errors;
-      throw new HooklineError('invalid_source', 'The source does not match the inbound-source schema.', {
-        details: errors === undefined ? {} : { errors },
-      });
-    }
+    validate(name, candidate);
   } catch (error) {
-    if (isHooklineError(error) && error.code !== 'invalid_source') {
-      throw new HooklineError('invalid_source', error.message, { details: { ...error.details }, cause: error });
-    }
-    throw error;
+    if (!isHooklineError(error) || error.code !== 'invalid_payload') throw error;
+    throw new HooklineError('invalid_source', `The source ${error.message}`, { details: { ...error.details }, cause: error });
   }
 }
 

@@ -157,4 +157,16 @@ describe('inbound sources: input shape', () => {
     });
     await expect(hooks.createSource(null as never)).rejects.toMatchObject({ code: 'invalid_source' });
   });
+
+  it('refuses fields a source cannot have, on create and on patch, with the schema\'s problems', async () => {
+    const { hooks } = receiverHookline();
+    await expect(
+      hooks.createSource({ name: 'x', platform: 'github', config: { secret: 's' }, state: 'verified' } as never),
+    ).rejects.toMatchObject({ code: 'invalid_source', details: { schema: 'inbound-source', problems: [{ pointer: '/state', message: 'is not allowed' }] } });
+    const source = await hooks.createSource({ name: 'x', platform: 'github', config: { secret: 's' } });
+    await expect(hooks.updateSource(source.id, { state: 'verified' } as never)).rejects.toMatchObject({
+      code: 'invalid_source', details: { schema: 'inbound-source-patch' },
+    });
+    expect((await hooks.getSource(source.id)).state).toBe('unverified');
+  });
 });
