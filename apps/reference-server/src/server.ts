@@ -193,7 +193,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       payload: event.payload,
       receivedAt: new Date(event.receivedAt).toISOString(),
     });
-    logger.info({ sourceId: event.sourceId, platform: event.platform, deliveryId: event.id, unverified: event.unverified }, 'inbound webhook handled');
+    logger.info({ source: sourceHint(event.sourceId), platform: event.platform, deliveryId: event.id, unverified: event.unverified }, 'inbound webhook handled');
   });
   hooks.start();
 
@@ -271,10 +271,20 @@ function writeError(res: ServerResponse, error: unknown, logger: Logger): void {
   writeJson(res, coded.status, coded.toJSON());
 }
 
-/** The path without its query (a query may carry a verify token) and with callback capabilities hidden. */
+/**
+ * The path without its query (a query may carry a verify token), with capabilities hidden: a callback token
+ * entirely, a source id down to a hint, as hookline logs it.
+ */
 function loggablePath(target: string | undefined): string {
   const path = new URL(target ?? '/', 'http://server').pathname;
-  return path.startsWith('/callbacks/') ? '/callbacks/[redacted]' : path;
+  if (path.startsWith('/callbacks/')) return '/callbacks/[redacted]';
+  // Inbound URLs and admin routes alike carry source ids.
+  return path.split('/').map((segment, index, all) => (all[index - 1] === 'in' || segment.startsWith('src_') ? sourceHint(segment) : segment)).join('/');
+}
+
+/** Enough of a source id to tell sources apart in logs: the id is the capability in the inbound URL. */
+function sourceHint(id: string): string {
+  return id.length > 12 ? `${id.slice(0, 4)}…${id.slice(-4)}` : 'src_…';
 }
 
 function logOperationalEvent(logger: Logger, event: OperationalEvent): void {

@@ -10,6 +10,8 @@ import { ADMIN_TOKEN, eventually, request, spawnServer, tempDataDir, type Server
 /** Shortened schedule: first try at once, then retries 0.3 s apart (±20 % jitter). */
 const RETRY_SCHEDULE = '0,0.3,0.3,0.3,0.3';
 const GITHUB_SECRET = 'gh-webhook-secret-for-e2e';
+/** Source ids are capabilities (the inbound URL): the log test checks none was logged whole. */
+const sourceIds: string[] = [];
 
 let server: ServerProcess;
 let data: ReturnType<typeof tempDataDir>;
@@ -190,6 +192,7 @@ describe('reference server: receiving', () => {
     expect(created.status).toBe(201);
     const source = created.json as { id: string; path: string; config: Record<string, unknown> };
     expect(JSON.stringify(source.config)).not.toContain(GITHUB_SECRET);
+    sourceIds.push(source.id);
     const path = `/in/${source.id}`;
 
     const [first, second, third] = [randomUUID(), randomUUID(), randomUUID()];
@@ -216,13 +219,16 @@ describe('reference server: receiving', () => {
 });
 
 describe('reference server: logs', () => {
-  it('prints the admin token for the operator, and never logs it, a JWT, a callback token or an inbound secret', () => {
+  it('prints the admin token for the operator, and never logs it, a JWT, a callback token, a source id or an inbound secret', () => {
     expect(server.lines).toContain(`  admin token  ${ADMIN_TOKEN} (from HOOKLINE_ADMIN_TOKEN)`);
     const all = server.lines.filter((line) => line.startsWith('{')).join('\n');
     expect(all).not.toContain(ADMIN_TOKEN);
     expect(all).not.toContain(GITHUB_SECRET);
     expect(all).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./);
     expect(all).not.toMatch(/\/callbacks\/(?!\[redacted\])[A-Za-z0-9_-]{8,}/);
+    expect(sourceIds).toHaveLength(1);
+    for (const id of sourceIds) expect(all).not.toContain(id);
+    expect(all).toContain('"path":"/in/src_…');
     const records = server.logs();
     expect(records.some((record) => record.msg === 'request')).toBe(true);
   });
