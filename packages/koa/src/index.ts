@@ -32,10 +32,10 @@ const KEEP_RAW_BODY = 'app.use(bodyParser()) from @koa/bodyparser (it keeps ctx.
  *
  * @example
  * ```ts
- * app.use(hookline(hooks, { prefix: '/hooks', admin: { authorize: (ctx) => ctx.state.user?.tenantId } }));
+ * app.use(hooklineMiddleware(hooks, { prefix: '/hooks', admin: { authorize: (ctx) => ctx.state.user?.tenantId } }));
  * ```
  */
-export function hookline(hooks: Pick<Hookline, 'handle' | 'handleAdmin'>, options: HooklineMiddlewareOptions = {}): Middleware {
+export function hooklineMiddleware(hooks: Pick<Hookline, 'handle' | 'handleAdmin'>, options: HooklineMiddlewareOptions = {}): Middleware {
   const prefix = (options.prefix ?? '').replace(/\/+$/, '');
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   return async (ctx, next) => {

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import Koa from 'koa';
 import { bodyParser } from '@koa/bodyparser';
-import { hookline, verifyWebhook } from '../src/index.js';
+import { hooklineMiddleware, verifyWebhook } from '../src/index.js';
 import { originOf, type StartServer } from '../../express/test/harness.js';
 
 /** A Koa 3 app as a user would have it, with hookline mounted at /hooks. */
@@ -16,7 +16,7 @@ export const startKoa: StartServer = async (hooks, options) => {
     app.use(async (ctx, next) => { delete (ctx.request as { rawBody?: string }).rawBody; await next(); });
   }
   const authorize = options.authorize;
-  app.use(hookline(hooks, {
+  app.use(hooklineMiddleware(hooks, {
     prefix: '/hooks',
     ...(authorize ? { admin: { authorize: (ctx: Koa.Context) => authorize(ctx.headers) } } : {}),
     ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
