@@ -175,8 +175,7 @@ export function runBehaviourSuite(name: string, start: StartServer): void {
         const source = await createSource('slack', { secret: SLACK_SECRET });
         const body = JSON.stringify({ token: 'legacy', challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P', type: 'url_verification' });
         const answer = await call('POST', source.path, { body, headers: slackHeaders(body) });
-        expect(answer.status).toBe(200);
-        expect(JSON.stringify(answer.body)).toContain('3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P');
+        expect([answer.status, answer.body]).toEqual([200, { challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P' }]);
         const unsigned = await call('POST', source.path, { body, headers: { 'content-type': 'application/json' } });
         expect(unsigned.status).toBe(400);
         expect((unsigned.body as { error: { code: string } }).error.code).toBe('missing_header');
