@@ -98,7 +98,12 @@ function jtiSource(): () => string {
 }
 
 function isEntry(value: SigningKey | SigningKeyEntry): value is SigningKeyEntry {
-  return 'key' in value && 'status' in value;
+  return typeof value === 'object' && value !== null && 'key' in value && 'status' in value;
+}
+
+function isSigningKey(value: unknown): value is SigningKey {
+  return typeof value === 'object' && value !== null && typeof (value as SigningKey).kid === 'string'
+    && typeof (value as SigningKey).privateKey === 'object' && typeof (value as SigningKey).publicJwk === 'object';
 }
 
 function toMillis(value: number | Date | undefined): number | undefined {
@@ -128,12 +133,16 @@ export function createJwtSigner(options: JwtSignerOptions): JwtSigner {
   if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0 || !Number.isInteger(toleranceSeconds) || toleranceSeconds < 0) {
     throw new HooklineError('invalid_config', 'ttlSeconds must be a positive integer and clockToleranceSeconds a non-negative one.');
   }
-  const entries: SigningKeyEntry[] = (options.keys ?? []).map((k) => (isEntry(k) ? k : { key: k, status: 'active' }));
+  if (!Array.isArray(options.keys)) throw new HooklineError('invalid_config', 'keys is a list of signing keys.');
+  const entries: SigningKeyEntry[] = options.keys.map((k) => (isEntry(k) ? k : { key: k, status: 'active' }));
   const active = entries.filter((e) => e.status === 'active');
   if (active.length !== 1) {
     throw new HooklineError('invalid_config', 'A JWT signer needs exactly one active key.', { details: { active: active.length } });
   }
   for (const entry of entries) {
+    if (!isSigningKey(entry.key)) {
+      throw new HooklineError('invalid_config', 'keys holds SigningKeys from generateSigningKey or importSigningKey.');
+    }
     if (!['next', 'active', 'retiring'].includes(entry.status)) {
       throw new HooklineError('invalid_config', 'A key status is next, active or retiring.', { details: { kid: entry.key.kid } });
     }

@@ -70,6 +70,7 @@ function prepareSecret(secret: string): PreparedSecret {
  * ```
  */
 export function createStandardSigner(options: StandardSignerOptions): StandardSigner {
+  if (typeof options !== 'object' || options === null) throw new HooklineError('invalid_config', 'Give a secret or secrets.');
   const list = 'secrets' in options ? options.secrets : [options.secret];
   if (!Array.isArray(list) || list.length === 0) throw new HooklineError('invalid_config', 'A Standard Webhooks signer needs at least one secret.');
   const secrets = list.map(prepareSecret);

@@ -75,6 +75,9 @@ describe('createJwtSigner', () => {
     expect(() => createJwtSigner({ issuer: 'i', keys: [a, b] })).toThrow(expect.objectContaining({ code: 'invalid_config' }));
     expect(() => createJwtSigner({ issuer: 'i', keys: [{ key: a, status: 'next' }] })).toThrow(expect.objectContaining({ code: 'invalid_config' }));
     expect(() => createJwtSigner({ issuer: '', keys: [a] })).toThrow(expect.objectContaining({ code: 'invalid_config' }));
+    expect(() => createJwtSigner({ issuer: 'i', keys: [{ kid: 'x' } as never] })).toThrow(expect.objectContaining({ code: 'invalid_config' }));
+    expect(() => createJwtSigner({ issuer: 'i', keys: [null as never] })).toThrow(expect.objectContaining({ code: 'invalid_config' }));
+    expect(() => createJwtSigner({ issuer: 'i', keys: [{ key: a, status: 'paused' as never }] })).toThrow(expect.objectContaining({ code: 'invalid_config' }));
   });
 });
 
