@@ -10,4 +10,4 @@ export { x, type XVerifierOptions } from './x.js';
 export { meta, type MetaVerifierOptions } from './meta.js';
 export { header, type HeaderVerifierOptions } from './header.js';
 export type { SecretOptions, PresetOptions } from './shared.js';
-export { createVerifier, PLATFORMS, isPlatform, type Platform } from './registry.js';
+export { createVerifier, PLATFORMS, isPlatform, type Platform, type SharedVerifierOptions } from './registry.js';

@@ -2,7 +2,7 @@ import { HooklineError, isHooklineError } from '@hookline/errors';
 import { hmac, type HmacVerifierOptions } from '../hmac.js';
 import { jwt, type JwtVerifierOptions } from '../jwt.js';
 import { standardWebhooks, type StandardWebhooksOptions } from '../standard-webhooks.js';
-import type { CommonVerifierOptions, Verifier } from '../types.js';
+import type { CommonVerifierOptions, Verifier, WebhookRequest } from '../types.js';
 import { github } from './github.js';
 import { header } from './header.js';
 import { meta } from './meta.js';
@@ -69,6 +69,12 @@ const FACTORIES: Record<Platform, (config: Config) => Verifier> = {
   },
 };
 
+/** What the process gives every source's verifier, besides the source's own configuration. */
+export interface SharedVerifierOptions extends CommonVerifierOptions, PresetOptions {
+  /** For the platforms that sign the URL (`twilio`, `jwt`): the URL the sender was given, when the source has none. */
+  publicUrl?: string | ((request: WebhookRequest) => string);
+}
+
 /** True when `value` is one of {@link PLATFORMS}. */
 export function isPlatform(value: unknown): value is Platform {
   return typeof value === 'string' && (PLATFORMS as readonly string[]).includes(value);
@@ -86,7 +92,7 @@ export function isPlatform(value: unknown): value is Platform {
  * await verifier.verify({ method: 'POST', url: '/in/src_1', headers, body: rawBody });
  * ```
  */
-export function createVerifier(platform: Platform | string, config: unknown, shared: CommonVerifierOptions & PresetOptions = {}): Verifier {
+export function createVerifier(platform: Platform | string, config: unknown, shared: SharedVerifierOptions = {}): Verifier {
   if (!isPlatform(platform)) {
     throw new HooklineError('invalid_source', `Unknown platform; expected one of ${PLATFORMS.join(', ')}.`, { details: { field: 'platform' } });
   }

@@ -96,6 +96,15 @@ describe('createVerifier', () => {
     expect(await outcome(verifier.verify(request))).toBe('replayed');
   });
 
+  it('takes a Twilio source\'s public URL from the shared options when its configuration has none', async () => {
+    const { createHmac: hmac } = await import('node:crypto');
+    const url = 'https://hooks.example.com/in/src_1';
+    const signature = hmac('sha1', 's').update(`${url}Bodyhi`).digest('base64');
+    const verifier = createVerifier('twilio', { secret: 's' }, { publicUrl: url });
+    const request = { method: 'POST', url: '/in/src_1', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature }, body: 'Body=hi' };
+    expect((await verifier.verify(request)).kind).toBe('event');
+  });
+
   it('lets the stored configuration win over the shared options', () => {
     expect(createVerifier('github', { secret: 's', maxBodyBytes: 10 }, { maxBodyBytes: 20 }).maxBodyBytes).toBe(10);
   });
