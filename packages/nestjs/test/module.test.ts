@@ -105,6 +105,17 @@ describe('HooklineModule', () => {
     expect((await fetch(`${url}/hooks/in/src_1`, { method: 'POST' })).status).toBe(404);
   });
 
+  it('hands hookline the path below its mount point behind a global prefix', async () => {
+    @Module({ imports: [HooklineModule.forRoot({ hookline: fakeHookline(new MemoryStore()) })] })
+    class AppModule {}
+    const app = await NestFactory.create<NestExpressApplication>(AppModule, { logger: false, rawBody: true });
+    app.setGlobalPrefix('api');
+    await app.listen(0, '127.0.0.1');
+    close = () => app.close();
+    const response = await fetch(`${originOf(app.getHttpServer().address())}/api/hooks/callbacks/tok_1?x=%2F`, { method: 'POST' });
+    expect(await response.json()).toMatchObject({ route: 'public', url: '/callbacks/tok_1?x=%2F' });
+  });
+
   it('closes hookline when the app shuts down', async () => {
     let closed = 0;
     const hooks = { ...fakeHookline(new MemoryStore()), close: async () => { closed++; } } as Hookline;
