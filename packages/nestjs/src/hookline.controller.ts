@@ -41,7 +41,7 @@ function hooklinePath(req: PlatformRequest): string {
   const pathname = queryAt === -1 ? target : target.slice(0, queryAt);
   const matched = req.params?.['path'];
   const count = Array.isArray(matched) ? matched.length : 0;
-  const segments = pathname.split('/').slice(-count || pathname.length);
+  const segments = count === 0 ? [] : pathname.split('/').slice(-count);
   return `/${segments.join('/')}${queryAt === -1 ? '' : target.slice(queryAt)}`;
 }
 
