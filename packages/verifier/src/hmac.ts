@@ -53,7 +53,7 @@ export function hmac(options: HmacVerifierOptions): Verifier {
   const algorithm = options.algorithm ?? 'sha256';
   const encoding = options.encoding ?? 'hex';
   const prefix = options.prefix ?? '';
-  if (!(algorithm in DIGEST_BYTES)) throw new HooklineError('invalid_config', 'The algorithm is sha1, sha256 or sha512.');
+  if (!Object.hasOwn(DIGEST_BYTES, algorithm)) throw new HooklineError('invalid_config', 'The algorithm is sha1, sha256 or sha512.');
   if (encoding !== 'hex' && encoding !== 'base64') throw new HooklineError('invalid_config', 'The encoding is hex or base64.');
   for (const option of ['header', 'timestampHeader', 'idHeader'] as const) {
     const value = options[option];

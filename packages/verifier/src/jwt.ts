@@ -168,7 +168,7 @@ export function jwt(options: JwtVerifierOptions): Verifier {
   const audiences = options.audience === undefined ? undefined : typeof options.audience === 'string' ? [options.audience] : [...options.audience];
   const algorithms = new Set<string>(options.algorithms ?? Object.keys(ASYMMETRIC_ALGORITHMS));
   for (const alg of algorithms) {
-    if (!(alg in ASYMMETRIC_ALGORITHMS)) {
+    if (!Object.hasOwn(ASYMMETRIC_ALGORITHMS, alg)) {
       throw new HooklineError('invalid_config', 'Only asymmetric JWS algorithms can verify webhooks.', { details: { alg } });
     }
   }
@@ -185,6 +185,9 @@ export function jwt(options: JwtVerifierOptions): Verifier {
     } catch {
       throw new HooklineError('invalid_config', 'The JWKS URL is not a valid absolute URL.');
     }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new HooklineError('invalid_config', 'The JWKS URL must be http(s).', { details: { protocol: url.protocol } });
+    }
     keys = remoteKeySource(
       url,
       checkSeconds(options.jwksCacheMaxAgeSeconds, 600, 'jwksCacheMaxAgeSeconds') * 1000,
@@ -197,15 +200,20 @@ export function jwt(options: JwtVerifierOptions): Verifier {
     throw new HooklineError('invalid_config', 'jwks is a JWKS URL or a { keys: [...] } key set.');
   }
 
+  function parsePublicUrl(configured: unknown): URL {
+    try {
+      return new URL(configured as string);
+    } catch {
+      throw new HooklineError('invalid_config', 'publicUrl is not a valid absolute URL.');
+    }
+  }
+  // A fixed public URL is parsed once, and a bad one refused when the verifier is built.
+  const fixedPublicUrl = typeof options.publicUrl === 'string' ? parsePublicUrl(options.publicUrl) : undefined;
+
   function expectedUrl(request: WebhookRequest): { absolute?: string; path?: string } {
     const configured = typeof options.publicUrl === 'function' ? options.publicUrl(request) : options.publicUrl;
     if (configured !== undefined) {
-      let base: URL;
-      try {
-        base = new URL(configured);
-      } catch {
-        throw new HooklineError('invalid_config', 'publicUrl is not a valid absolute URL.');
-      }
+      const base = fixedPublicUrl ?? parsePublicUrl(configured);
       if (base.pathname === '/' && base.search === '') {
         const path = pathAndQuery(request.url);
         if (path === undefined) throw new HooklineError('bad_request', 'The request URL is not valid.');

@@ -318,6 +318,9 @@ describe('jwt: a remote JWKS', () => {
     expect(() => jwt({ jwks: 'not a url', issuer: ISSUER })).toThrow(expect.objectContaining({ code: 'invalid_config' }));
     expect(() => jwt({ jwks: {} as JSONWebKeySet, issuer: ISSUER })).toThrow(expect.objectContaining({ code: 'invalid_config' }));
     expect(() => jwt({ jwks: { keys: [] }, issuer: '' })).toThrow(expect.objectContaining({ code: 'invalid_config' }));
+    expect(() => jwt({ jwks: 'file:///etc/jwks.json', issuer: ISSUER })).toThrow(expect.objectContaining({ code: 'invalid_config' }));
+    expect(() => jwt({ jwks: { keys: [] }, issuer: ISSUER, publicUrl: '/relative' })).toThrow(expect.objectContaining({ code: 'invalid_config' }));
+    expect(() => jwt({ jwks: { keys: [] }, issuer: ISSUER, algorithms: ['toString' as never] })).toThrow(expect.objectContaining({ code: 'invalid_config' }));
   });
 });
 
