@@ -19,3 +19,15 @@ it('prints the delivery, the JWT verified through the JWKS, and where to see the
     expect(await demo.stop('SIGINT')).toBe(0);
   }
 });
+
+it('re-points the same demo endpoint on the next start instead of adding one', async () => {
+  const again = await spawnServer({ dataDir: data.dir, args: ['--demo'], env: { HOOKLINE_DEV: '' } });
+  try {
+    await again.waitForLine((line) => line.includes('JWT verified through'), 8_000);
+    const endpoints = await again.admin('GET', '/admin/endpoints');
+    expect(endpoints.json.items.map((e: { name: string }) => e.name)).toEqual(['demo: mock receiver']);
+    expect(again.lines.some((line) => line.includes('"msg":"Endpoint created."'))).toBe(false);
+  } finally {
+    expect(await again.stop('SIGTERM')).toBe(0);
+  }
+});

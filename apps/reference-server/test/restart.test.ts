@@ -3,9 +3,11 @@
  * on the same data directory: every message arrives, and a receiver that drops duplicates by message id processes
  * each exactly once.
  */
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { startMockReceiver, type MockReceiver } from '@hookline/mock-receiver';
-import { eventually, spawnServer, tempDataDir } from './harness.js';
+import { eventually, request, spawnServer, tempDataDir } from './harness.js';
 
 const MESSAGES = 6;
 let receiver: MockReceiver | undefined;
@@ -37,12 +39,21 @@ it('delivers every pending message after a stop and restart, none processed twic
 
   // At least one request is in flight at the slow receiver when the stop arrives.
   await eventually(() => (receiver!.received().webhooks.length > 0 ? true : undefined), 5_000, 'a first request in flight');
+  const jwksBefore = (await request('GET', `${first.url}/auth/v1/jwks`)).json;
   expect(await first.stop('SIGTERM')).toBe(0);
   expect(receiver.received().accepted).toEqual([]);
 
   receiver.setBehaviour({});
   const second = await spawnServer({ dataDir: data.dir, env });
   try {
+    // The signing key was kept (0600, private JWK sealed), so subscribers' cached JWKS stays valid.
+    expect((await request('GET', `${second.url}/auth/v1/jwks`)).json).toEqual(jwksBefore);
+    const keyFile = join(data.dir, 'signing-key.json');
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    const kept = JSON.parse(readFileSync(keyFile, 'utf8')) as Record<string, unknown>;
+    expect(Object.keys(kept).sort()).toEqual(['alg', 'kid', 'sealedJwk', 'version']);
+    expect(kept.kid).toBe(jwksBefore.keys[0].kid);
+    expect(String(kept.sealedJwk)).toMatch(/^v1\./);
     await eventually(() => (receiver!.received().accepted.length === MESSAGES ? true : undefined), 15_000, 'every message after the restart');
     const summary = receiver.received();
     expect([...summary.accepted].sort()).toEqual([...published].sort());
