@@ -75,7 +75,15 @@ export interface SharedVerifierOptions extends CommonVerifierOptions, PresetOpti
   publicUrl?: string | ((request: WebhookRequest) => string);
 }
 
-/** True when `value` is one of {@link PLATFORMS}. */
+/**
+ * True when `value` is one of {@link PLATFORMS}.
+ *
+ * @example
+ * ```ts
+ * isPlatform('stripe'); // true
+ * isPlatform('gitlab'); // false
+ * ```
+ */
 export function isPlatform(value: unknown): value is Platform {
   return typeof value === 'string' && (PLATFORMS as readonly string[]).includes(value);
 }
