@@ -56,7 +56,7 @@ function printBanner(server: RunningServer, config: ServerConfig): void {
     file: `kept in ${join(config.dataDir, DATA_FILES.adminToken)}`,
     generated: `generated and kept in ${join(config.dataDir, DATA_FILES.adminToken)}`,
   }[config.adminTokenOrigin];
-  const store = server.storeKind === 'postgres' ? 'Postgres (DATABASE_URL)' : `SQLite at ${join(config.dataDir, DATA_FILES.database)}`;
+  const store = server.storeKind === 'postgres' ? `Postgres (DATABASE_URL, schema ${config.databaseSchema})` : `SQLite at ${join(config.dataDir, DATA_FILES.database)}`;
   print('');
   print(`hookline reference server listening on ${server.url}`);
   print(`  public URL   ${server.publicUrl}`);

@@ -24,6 +24,8 @@ export interface ServerConfig {
   dataDir: string;
   /** `DATABASE_URL`: a `postgres://` or `postgresql://` URL switches from SQLite to Postgres. */
   databaseUrl?: string;
+  /** `HOOKLINE_DATABASE_SCHEMA`: the Postgres schema holding hookline's tables (`hookline` by default). */
+  databaseSchema: string;
   /** `HOOKLINE_ADMIN_TOKEN`: the bearer token of `/admin/*`. */
   adminToken: string;
   adminTokenOrigin: SecretOrigin;
@@ -78,6 +80,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminTokenOrigin: adminToken.origin,
     secretKey: secretKey.value,
     secretKeyOrigin: secretKey.origin,
+    databaseSchema: parseSchema(env.HOOKLINE_DATABASE_SCHEMA),
     dev: parseFlag(env.HOOKLINE_DEV, 'HOOKLINE_DEV'),
     logLevel: parseLogLevel(env.LOG_LEVEL),
   };
@@ -126,6 +129,14 @@ function parseDatabaseUrl(value: string): string {
     throw invalid('DATABASE_URL', 'must be a postgres:// or postgresql:// URL (leave it unset for SQLite)');
   }
   return value;
+}
+
+function parseSchema(value: string | undefined): string {
+  const schema = nonEmpty(value) ?? 'hookline';
+  if (!/^[a-z_][a-z0-9_]{0,49}$/.test(schema)) {
+    throw invalid('HOOKLINE_DATABASE_SCHEMA', 'must be a lowercase SQL identifier of at most 50 characters');
+  }
+  return schema;
 }
 
 function parseFlag(value: string | undefined, name: string): boolean {

@@ -225,6 +225,7 @@ async function openStore(config: ServerConfig, logger: Logger): Promise<{ store:
     const { createPostgresStore } = await import('@hookline/store-postgres');
     const store = await createPostgresStore({
       connectionString: config.databaseUrl,
+      schema: config.databaseSchema,
       // Only the code: a pg error message can quote the connection string.
       onError: (error) => logger.warn({ code: (error as { code?: unknown }).code }, 'Postgres connection trouble (the store reconnects)'),
     });

@@ -28,7 +28,7 @@ describe('loadConfig', () => {
   it('applies the defaults and generates the admin token and secret key, kept with mode 0600', () => {
     const dir = dataDir();
     const config = loadConfig({ HOOKLINE_DATA_DIR: dir });
-    expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', dataDir: dir, dev: false, logLevel: 'info', adminTokenOrigin: 'generated', secretKeyOrigin: 'generated' });
+    expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', dataDir: dir, databaseSchema: 'hookline', dev: false, logLevel: 'info', adminTokenOrigin: 'generated', secretKeyOrigin: 'generated' });
     expect(config.publicUrl).toBeUndefined();
     expect(config.databaseUrl).toBeUndefined();
     expect(config.retrySchedule).toBeUndefined();
@@ -54,6 +54,7 @@ describe('loadConfig', () => {
       HOST: '0.0.0.0',
       PUBLIC_URL: 'https://hooks.example.com/',
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+      HOOKLINE_DATABASE_SCHEMA: 'hookline_staging',
       HOOKLINE_ADMIN_TOKEN: 'an-admin-token-from-the-env',
       HOOKLINE_SECRET_KEY: 'ab'.repeat(32),
       HOOKLINE_RETRY_SCHEDULE: '0, 1,2.5',
@@ -62,7 +63,7 @@ describe('loadConfig', () => {
     });
     expect(config).toMatchObject({
       port: 0, host: '0.0.0.0', publicUrl: 'https://hooks.example.com', databaseUrl: 'postgres://postgres@127.0.0.1:5432/test',
-      adminToken: 'an-admin-token-from-the-env', adminTokenOrigin: 'env', secretKey: 'ab'.repeat(32), secretKeyOrigin: 'env',
+      databaseSchema: 'hookline_staging', adminToken: 'an-admin-token-from-the-env', adminTokenOrigin: 'env', secretKey: 'ab'.repeat(32), secretKeyOrigin: 'env',
       retrySchedule: [0, 1, 2.5], dev: true, logLevel: 'warn',
     });
   });
@@ -79,6 +80,7 @@ describe('loadConfig', () => {
     expect(refusal({ PUBLIC_URL: 'ftp://x' }).details).toEqual({ variable: 'PUBLIC_URL' });
     expect(refusal({ HOOKLINE_DEV: 'maybe' }).details).toEqual({ variable: 'HOOKLINE_DEV' });
     expect(refusal({ LOG_LEVEL: 'loud' }).details).toEqual({ variable: 'LOG_LEVEL' });
+    expect(refusal({ HOOKLINE_DATABASE_SCHEMA: 'Public; drop' }).details).toEqual({ variable: 'HOOKLINE_DATABASE_SCHEMA' });
     expect(refusal({ HOOKLINE_RETRY_SCHEDULE: '0,,5' }).details).toEqual({ variable: 'HOOKLINE_RETRY_SCHEDULE' });
     const short = refusal({ HOOKLINE_ADMIN_TOKEN: 'short-secret' });
     expect(short.details).toEqual({ variable: 'HOOKLINE_ADMIN_TOKEN' });
