@@ -689,8 +689,8 @@ export class PostgresStore implements DeliveryStore {
     const exponential = Math.min(this.#reconnect.maxMs, this.#reconnect.initialMs * 2 ** (this.#listenerFailures - 1));
     // Jitter spreads the reconnects of many workers after a server restart.
     const delay = exponential * (0.5 + Math.random() / 2);
+    // Not unref'd: a live subscription keeps the process up while reconnecting, exactly as its socket does otherwise.
     this.#listenerTimer = setTimeout(() => void this.#listen(), delay);
-    this.#listenerTimer.unref();
   }
 
   #stopListening(): void {

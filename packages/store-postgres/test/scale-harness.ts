@@ -98,6 +98,8 @@ export class CountingReceiver {
   readonly byWorker = new Map<string, number>();
   readonly inFlight = new Map<string, number>();
   readonly maxInFlight = new Map<string, number>();
+  /** Distinct message ids per path. */
+  readonly byPath = new Map<string, Set<string>>();
   delayMs: Record<string, number> = {};
   #server: Server | undefined;
 
@@ -135,6 +137,8 @@ export class CountingReceiver {
     const delay = this.delayMs[path] ?? 0;
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     this.arrivals.set(id, (this.arrivals.get(id) ?? 0) + 1);
+    if (!this.byPath.has(path)) this.byPath.set(path, new Set());
+    this.byPath.get(path)!.add(id);
     const worker = String(req.headers['user-agent']);
     this.byWorker.set(worker, (this.byWorker.get(worker) ?? 0) + 1);
     this.inFlight.set(path, (this.inFlight.get(path) ?? 1) - 1);
