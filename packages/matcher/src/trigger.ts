@@ -16,9 +16,9 @@ const PATTERN = /^(?:\*|[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*(?:\.\*)?)$/;
  *
  * @example
  * ```ts
- * const trigger = compileTrigger(['c1.webhooks.v1.*', 'apono.AccessRequestGranted']);
+ * const trigger = compileTrigger(['c1.webhooks.v1.*', 'AccessRequestGranted']);
  * trigger.test('c1.webhooks.v1.PayloadTest'); // true
- * trigger.test('apono.AccessRequestCreated'); // false
+ * trigger.test('AccessRequestCreated'); // false
  * ```
  */
 export function compileTrigger(patterns: readonly string[]): Trigger {

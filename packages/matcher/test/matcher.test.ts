@@ -156,14 +156,14 @@ describe('compileJsonPath', () => {
 
 describe('triggers', () => {
   it('matches exact names, * and prefixes', () => {
-    const trigger = compileTrigger(['c1.webhooks.v1.*', 'apono.AccessRequestGranted']);
+    const trigger = compileTrigger(['c1.webhooks.v1.*', 'AccessRequestGranted']);
     expect(trigger.test('c1.webhooks.v1.PayloadTest')).toBe(true);
     expect(trigger.test('c1.webhooks.v1.PayloadProvisionStep')).toBe(true);
-    expect(trigger.test('apono.AccessRequestGranted')).toBe(true);
-    expect(trigger.test('apono.AccessRequestCreated')).toBe(false);
+    expect(trigger.test('AccessRequestGranted')).toBe(true);
+    expect(trigger.test('AccessRequestCreated')).toBe(false);
     expect(trigger.test('c1.webhooks.v1')).toBe(false);
     expect(trigger.test('c1.webhooks.v10.PayloadTest')).toBe(false);
-    expect(trigger.patterns).toEqual(['c1.webhooks.v1.*', 'apono.AccessRequestGranted']);
+    expect(trigger.patterns).toEqual(['c1.webhooks.v1.*', 'AccessRequestGranted']);
   });
 
   it('matches every type with *', () => {

@@ -1,6 +1,6 @@
 import { APONO_STATUSES } from './schemas/apono.js';
 import {
-  aponoExample,
+  aponoAccessRequestExample,
   payloadProvisionStepExample,
   payloadTestExample,
   permitAccessRequestExample,
@@ -12,7 +12,10 @@ import {
 import { SCHEMAS } from './registry.js';
 import type { JsonSchema, SchemaName } from './types.js';
 
-/** One event type hookline can send: what it means, the JSON Schema of its data, and an example. */
+/**
+ * One event type hookline can send: what it means, the JSON Schema of the data published with it (what a body
+ * template reads as `data`), and an example of that data.
+ */
 export interface EventType {
   /** The type published and matched by triggers, e.g. `c1.webhooks.v1.PayloadTest`. */
   readonly type: string;
@@ -69,7 +72,7 @@ export const eventCatalog: readonly EventType[] = Object.freeze([
     payloadProvisionStepExample,
   ),
   ...APONO_STATUSES.map((status) =>
-    entry(`apono.AccessRequest${status}`, 'apono', APONO_DESCRIPTIONS[status], aponoExample(status)),
+    entry(`AccessRequest${status}`, 'apono', APONO_DESCRIPTIONS[status], aponoAccessRequestExample),
   ),
   entry('permit.create_user', 'permit', 'User Management: a user was created.', permitCreateUserExample),
   entry(
@@ -95,7 +98,7 @@ const byType = new Map(eventCatalog.map((event) => [event.type, event]));
  *
  * @example
  * ```ts
- * getEventType('apono.AccessRequestGranted')?.example; // { event_type: 'AccessRequestGranted', ... }
+ * getEventType('AccessRequestGranted')?.example; // { id: '123', friendly_id: 'AR-123', ... }
  * ```
  */
 export function getEventType(type: string): EventType | undefined {

@@ -2,8 +2,7 @@
 // checkTemplate when a body template is saved. A test validates each against its schema.
 import type {
   AponoAccessRequest,
-  AponoAccessRequestEvent,
-  AponoStatus,
+  AponoWebhook,
   PayloadProvisionStep,
   PayloadTest,
   PermitAccessRequest,
@@ -13,10 +12,9 @@ import type {
   PermitRoleAssignment,
 } from './types.js';
 
-export const payloadTestExample: PayloadTest = { '@type': 'type.googleapis.com/c1.webhooks.v1.PayloadTest' };
+export const payloadTestExample: PayloadTest = {};
 
 export const payloadProvisionStepExample: PayloadProvisionStep = {
-  '@type': 'type.googleapis.com/c1.webhooks.v1.PayloadProvisionStep',
   taskView: {
     task: {
       id: '2fCjhd5kJ3UdMwpzK5nXxDKpO1z',
@@ -39,8 +37,8 @@ export const payloadProvisionStepExample: PayloadProvisionStep = {
   expanded: [],
 };
 
-/** The access request on Apono's outbound webhooks page, as documented. */
-const aponoAccessRequest: AponoAccessRequest = {
+/** The access request on Apono's outbound webhooks page, as documented (emails made valid addresses). */
+export const aponoAccessRequestExample: AponoAccessRequest = {
   id: '123',
   friendly_id: 'AR-123',
   requester: { id: 'user-1', name: 'User', email: 'user@example.com' },
@@ -87,10 +85,12 @@ const aponoAccessRequest: AponoAccessRequest = {
   ],
 };
 
-/** Apono's documented example, with the event_type of each status. */
-export function aponoExample<S extends AponoStatus>(status: S): AponoAccessRequestEvent<S> {
-  return { event_type: `AccessRequest${status}`, event_time: 1696263265.851898, data: aponoAccessRequest };
-}
+/** Apono's documented webhook body. */
+export const aponoWebhookExample: AponoWebhook = {
+  event_type: 'AccessRequestCreated',
+  event_time: 1696263265.851898,
+  data: aponoAccessRequestExample,
+};
 
 export const permitCreateUserExample: PermitCreateUser = {
   email: 'new.user@example.com',

@@ -1,4 +1,4 @@
-import { aponoEventSchema } from './schemas/apono.js';
+import { aponoEventSchema, aponoWebhookSchema } from './schemas/apono.js';
 import {
   callbackSchema,
   envelopeSchema,
@@ -29,12 +29,13 @@ export const SCHEMAS: Readonly<Record<SchemaName, JsonSchema>> = deepFreeze({
   'c1.webhooks.v1.PayloadTest': payloadTestSchema,
   'c1.webhooks.v1.PayloadProvisionStep': payloadProvisionStepSchema,
   callback: callbackSchema,
-  'apono.AccessRequestCreated': aponoEventSchema('Created'),
-  'apono.AccessRequestApproved': aponoEventSchema('Approved'),
-  'apono.AccessRequestRejected': aponoEventSchema('Rejected'),
-  'apono.AccessRequestGranted': aponoEventSchema('Granted'),
-  'apono.AccessRequestExpired': aponoEventSchema('Expired'),
-  'apono.AccessRequestFailed': aponoEventSchema('Failed'),
+  AccessRequestCreated: aponoEventSchema('Created'),
+  AccessRequestApproved: aponoEventSchema('Approved'),
+  AccessRequestRejected: aponoEventSchema('Rejected'),
+  AccessRequestGranted: aponoEventSchema('Granted'),
+  AccessRequestExpired: aponoEventSchema('Expired'),
+  AccessRequestFailed: aponoEventSchema('Failed'),
+  'apono.webhook': aponoWebhookSchema,
   'permit.create_user': permitCreateUserSchema,
   'permit.invite_user': permitInviteUserSchema,
   'permit.role_assignment': permitRoleAssignmentSchema,

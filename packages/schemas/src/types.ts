@@ -12,12 +12,14 @@ export interface Envelope extends Open {
   payload: { '@type': string } & Open;
 }
 
+/** Published data of `c1.webhooks.v1.PayloadTest`: empty (the envelope adds `@type`). */
 export interface PayloadTest extends Open {
-  '@type': string;
+  '@type'?: string;
 }
 
+/** Published data of `c1.webhooks.v1.PayloadProvisionStep` (the envelope adds `@type`). */
 export interface PayloadProvisionStep extends Open {
-  '@type': string;
+  '@type'?: string;
   taskView: Open & {
     task: Open & {
       id: string;
@@ -85,8 +87,8 @@ export interface AponoAccessRequest extends Open {
   approvals?: Array<Open & { name: string; type: string; status: string; approver?: AponoPerson }>;
 }
 
-/** An Apono access-request event; `event_type` is `AccessRequest<Status>`. */
-export interface AponoAccessRequestEvent<S extends AponoStatus = AponoStatus> extends Open {
+/** A whole Apono webhook body; `event_type` is `AccessRequest<Status>`. */
+export interface AponoWebhook<S extends AponoStatus = AponoStatus> extends Open {
   event_type: `AccessRequest${S}`;
   event_time: number;
   data: AponoAccessRequest;
@@ -201,12 +203,13 @@ export interface SchemaTypes {
   'c1.webhooks.v1.PayloadTest': PayloadTest;
   'c1.webhooks.v1.PayloadProvisionStep': PayloadProvisionStep;
   callback: CallbackBody;
-  'apono.AccessRequestCreated': AponoAccessRequestEvent<'Created'>;
-  'apono.AccessRequestApproved': AponoAccessRequestEvent<'Approved'>;
-  'apono.AccessRequestRejected': AponoAccessRequestEvent<'Rejected'>;
-  'apono.AccessRequestGranted': AponoAccessRequestEvent<'Granted'>;
-  'apono.AccessRequestExpired': AponoAccessRequestEvent<'Expired'>;
-  'apono.AccessRequestFailed': AponoAccessRequestEvent<'Failed'>;
+  AccessRequestCreated: AponoAccessRequest;
+  AccessRequestApproved: AponoAccessRequest;
+  AccessRequestRejected: AponoAccessRequest;
+  AccessRequestGranted: AponoAccessRequest;
+  AccessRequestExpired: AponoAccessRequest;
+  AccessRequestFailed: AponoAccessRequest;
+  'apono.webhook': AponoWebhook;
   'permit.create_user': PermitCreateUser;
   'permit.invite_user': PermitInviteUser;
   'permit.role_assignment': PermitRoleAssignment;

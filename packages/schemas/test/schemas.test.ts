@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isHooklineError, type HooklineError } from '@hookline/errors';
 import {
+  APONO_STATUSES,
   RESERVED_HEADERS,
   SCHEMA_NAMES,
   check,
@@ -38,7 +39,7 @@ const endpoint: EndpointConfig = {
   method: 'POST',
   headers: { 'X-Team': 'security', 'x-trace': 'on' },
   auth: { type: 'hmac', secret: 'a-long-enough-secret', header: 'X-Signature', algorithm: 'sha256', prefix: 'sha256=' },
-  triggers: ['apono.*', 'c1.webhooks.v1.PayloadTest'],
+  triggers: ['AccessRequestCreated', 'c1.webhooks.v1.*'],
   filter: { '$.data.requester.email': 'a@example.com' },
   bodyTemplate: '{"summary": "{{data.friendly_id}}"}',
   active: true,
@@ -95,10 +96,13 @@ describe('ConductorOne envelope and events', () => {
     ]);
   });
 
-  it('needs a task id in a provision step', () => {
+  it('needs a task id in a provision step, with or without the @type the envelope adds', () => {
     expect(problemsOf('c1.webhooks.v1.PayloadProvisionStep', { '@type': 'x', taskView: { task: {} } })).toEqual([
       { pointer: '/taskView/task/id', message: 'is required' },
     ]);
+    const step = getEventType('c1.webhooks.v1.PayloadProvisionStep')!.example as Record<string, unknown>;
+    expect(validate('c1.webhooks.v1.PayloadProvisionStep', { '@type': 'type.googleapis.com/c1.webhooks.v1.PayloadProvisionStep', ...step })).toBeTruthy();
+    expect(validate('c1.webhooks.v1.PayloadTest', {})).toEqual({});
   });
 });
 
@@ -131,17 +135,33 @@ describe('callback', () => {
 });
 
 describe('Apono and Permit events', () => {
-  const created = getEventType('apono.AccessRequestCreated')!.example as Record<string, unknown>;
+  const accessRequest = getEventType('AccessRequestCreated')!.example as Record<string, unknown>;
 
-  it('fixes event_type per event', () => {
-    expect(problemsOf('apono.AccessRequestGranted', created)).toEqual([{ pointer: '/event_type', message: 'must be "AccessRequestGranted"' }]);
+  it('describes the access request published as data, the same for every status', () => {
+    for (const status of APONO_STATUSES) expect(validate(`AccessRequest${status}`, accessRequest)).toBe(accessRequest);
+    expect(problemsOf('AccessRequestGranted', { ...accessRequest, approvals_logical_relation: 'OneOf' })).toEqual([
+      { pointer: '/approvals_logical_relation', message: 'must be one of "AnyOf", "AllOf"' },
+    ]);
   });
 
   it('points into nested access groups', () => {
-    const data = structuredClone(created['data']) as { access_groups: Array<{ access_units: Array<Record<string, unknown>> }> };
+    const data = structuredClone(accessRequest) as { access_groups: Array<{ access_units: Array<Record<string, unknown>> }> };
     delete data.access_groups[0]!.access_units[1]!['permission'];
-    expect(problemsOf('apono.AccessRequestCreated', { ...created, data })).toEqual([
-      { pointer: '/data/access_groups/0/access_units/1/permission', message: 'is required' },
+    expect(problemsOf('AccessRequestCreated', data)).toEqual([
+      { pointer: '/access_groups/0/access_units/1/permission', message: 'is required' },
+    ]);
+  });
+
+  it("accepts Apono's documented webhook body, and only its six event types", () => {
+    const body = { event_type: 'AccessRequestExpired', event_time: 1696263265.851898, data: accessRequest };
+    expect(validate('apono.webhook', body)).toBe(body);
+    expect(problemsOf('apono.webhook', { ...body, event_type: 'AccessRequestDeleted', event_time: '1696263265' })).toEqual([
+      {
+        pointer: '/event_type',
+        message:
+          'must be one of "AccessRequestCreated", "AccessRequestApproved", "AccessRequestRejected", "AccessRequestGranted", "AccessRequestExpired", "AccessRequestFailed"',
+      },
+      { pointer: '/event_time', message: 'must be number' },
     ]);
   });
 
@@ -282,12 +302,12 @@ describe('event catalog', () => {
     expect(eventCatalog.map((event) => event.type)).toEqual([
       'c1.webhooks.v1.PayloadTest',
       'c1.webhooks.v1.PayloadProvisionStep',
-      'apono.AccessRequestCreated',
-      'apono.AccessRequestApproved',
-      'apono.AccessRequestRejected',
-      'apono.AccessRequestGranted',
-      'apono.AccessRequestExpired',
-      'apono.AccessRequestFailed',
+      'AccessRequestCreated',
+      'AccessRequestApproved',
+      'AccessRequestRejected',
+      'AccessRequestGranted',
+      'AccessRequestExpired',
+      'AccessRequestFailed',
       'permit.create_user',
       'permit.invite_user',
       'permit.role_assignment',

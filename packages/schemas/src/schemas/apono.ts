@@ -81,18 +81,26 @@ export const aponoAccessRequestData = {
   },
 } as const;
 
-/** The schema of one Apono access-request event: `event_type` is fixed to that status's event. */
+/** The data of one Apono access-request event, published as `AccessRequest<Status>` (Apono's own event_type). */
 export function aponoEventSchema(status: (typeof APONO_STATUSES)[number]) {
   return {
-    $id: `urn:hookline:schema:apono.AccessRequest${status}`,
-    title: `apono.AccessRequest${status}`,
-    description: `An Apono access request was ${status.toLowerCase()}.`,
-    type: 'object',
-    required: ['event_type', 'event_time', 'data'],
-    properties: {
-      event_type: { const: `AccessRequest${status}`, description: 'The trigger: the access request status.' },
-      event_time: { type: 'number', description: 'The time of the event, in epoch seconds.milliseconds.' },
-      data: aponoAccessRequestData,
-    },
+    $id: `urn:hookline:schema:AccessRequest${status}`,
+    title: `AccessRequest${status}`,
+    description: `An Apono access request was ${status.toLowerCase()}: the access request, as Apono's data field.`,
+    ...aponoAccessRequestData,
   } as const;
 }
+
+/** A whole Apono webhook body: event_type, event_time (epoch seconds) and the access request as data. */
+export const aponoWebhookSchema = {
+  $id: 'urn:hookline:schema:apono.webhook',
+  title: 'Apono webhook',
+  description: 'The body Apono sends: the trigger, its time and the access request.',
+  type: 'object',
+  required: ['event_type', 'event_time', 'data'],
+  properties: {
+    event_type: { enum: APONO_STATUSES.map((status) => `AccessRequest${status}`) },
+    event_time: { type: 'number', description: 'The time of the event, in epoch seconds.milliseconds.' },
+    data: aponoAccessRequestData,
+  },
+} as const;

@@ -27,18 +27,17 @@ export const envelopeSchema = {
 export const payloadTestSchema = {
   $id: 'urn:hookline:schema:c1.webhooks.v1.PayloadTest',
   title: 'c1.webhooks.v1.PayloadTest',
-  description: 'An empty payload, sent by "Test webhook".',
+  description: 'An empty payload, sent by "Test webhook". The envelope adds its @type.',
   type: 'object',
-  required: ['@type'],
   properties: { '@type': { type: 'string' } },
 } as const;
 
 export const payloadProvisionStepSchema = {
   $id: 'urn:hookline:schema:c1.webhooks.v1.PayloadProvisionStep',
   title: 'c1.webhooks.v1.PayloadProvisionStep',
-  description: 'A provisioning step to carry out: the task as ConductorOne\'s GetTask API returns it.',
+  description: 'A provisioning step to carry out: the task as ConductorOne\'s GetTask API returns it. The envelope adds its @type.',
   type: 'object',
-  required: ['@type', 'taskView'],
+  required: ['taskView'],
   properties: {
     '@type': { type: 'string' },
     taskView: {
