@@ -59,6 +59,7 @@ export const ERROR_STATUS = {
   invalid_callback: 400,
   store_unavailable: 503,
   lease_lost: 409,
+  wait_timeout: 408,
   internal: 500,
 } as const satisfies Record<string, number>;
 

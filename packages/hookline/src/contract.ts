@@ -170,8 +170,11 @@ export interface Receiver {
   waitFor(selector: InboundSelector, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<InboundEvent>;
 }
 
-export interface Hookline extends Dispatcher, Receiver {
+/** Both sides in one object. `on` takes either an operational-event listener (send side) or a selector and handler (receive side). */
+export interface Hookline extends Omit<Dispatcher, 'on'>, Omit<Receiver, 'on'> {
   readonly store: DeliveryStore;
+  on(listener: (event: OperationalEvent) => void): () => void;
+  on(selector: InboundSelector, handler: (event: InboundEvent) => void | Promise<void>): () => void;
   /** Public routes: JWKS, callbacks, inbound. */
   handle(request: HookRequest): Promise<HookResponse>;
   /** Admin routes (`/admin/...`), for an app to mount behind its own authentication, scoped to one tenant. */

@@ -74,11 +74,9 @@ export class Subscribers {
       if (timeoutMs !== undefined) {
         timer = setTimeout(() => {
           settle();
-          // No dedicated timeout code exists yet; `not_found` reads as "no matching webhook was found in time".
           reject(
-            new HooklineError('not_found', `No matching webhook arrived within ${timeoutMs} ms.`, {
-              status: 408,
-              details: { reason: 'timeout', timeoutMs },
+            new HooklineError('wait_timeout', `No matching webhook arrived within ${timeoutMs} ms.`, {
+              details: { timeoutMs },
             }),
           );
         }, timeoutMs);

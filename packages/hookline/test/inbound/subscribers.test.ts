@@ -66,7 +66,7 @@ describe('waitFor', () => {
 
     const error = await outcome;
     expect(isHooklineError(error)).toBe(true);
-    expect(error).toMatchObject({ code: 'not_found', status: 408, details: { reason: 'timeout', timeoutMs: 5_000 } });
+    expect(error).toMatchObject({ code: 'wait_timeout', status: 408, details: { timeoutMs: 5_000 } });
   });
 
   it('does not resolve from an event that arrives after the timeout', async () => {
