@@ -12,15 +12,15 @@ export const DEMO_ENDPOINT_NAME = 'demo: mock receiver';
 
 /** Renders an Apono access request into a compact ticket-like body; the template must render JSON. */
 export const DEMO_TEMPLATE = `{
-  "title": "Access request {{data.data.friendly_id}} ({{data.event_type}})",
-  "requester": "{{data.data.requester.name}} <{{data.data.requester.email}}>",
-  "justification": "{{data.data.justification}}",
-  "bundle": "{{data.data.access_bundle.name}}",
+  "title": "Access request {{data.friendly_id}} ({{event_type}})",
+  "requester": "{{data.requester.name}} <{{data.requester.email}}>",
+  "justification": "{{data.justification}}",
+  "bundle": "{{data.access_bundle.name}}",
   "webhookId": "{{webhookId}}"
 }`;
 
-/** The event the demo publishes: the catalog's example of it is Apono's documented access request. */
-export const DEMO_EVENT_TYPE = 'apono.AccessRequestCreated';
+/** The event the demo publishes (Apono's `event_type`); the catalog's example is Apono's documented access request. */
+export const DEMO_EVENT_TYPE = 'AccessRequestCreated';
 
 export interface Demo {
   mock: MockReceiver;
@@ -85,9 +85,10 @@ function describeWebhook(webhook: ReceivedWebhook, jwksUrl: string): string[] {
   return lines;
 }
 
-/** The catalog's example of the demo event (Apono's documented access request). */
+/** The catalog's example of the demo event (Apono's documented access request), under its catalog name. */
 function aponoEvent(catalog: Array<{ type: string; example: unknown }>): { type: string; data: JsonValue } {
-  const entry = catalog.find((item) => item.type === DEMO_EVENT_TYPE);
+  // Matches `AccessRequestCreated` and a vendor-prefixed `apono.AccessRequestCreated` alike.
+  const entry = catalog.find((item) => item.type === DEMO_EVENT_TYPE || item.type.endsWith(`.${DEMO_EVENT_TYPE}`));
   if (entry === undefined) throw new HooklineError('internal', `The event catalog has no ${DEMO_EVENT_TYPE}.`);
   return { type: entry.type, data: entry.example as JsonValue };
 }

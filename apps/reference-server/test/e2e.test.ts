@@ -44,7 +44,7 @@ beforeAll(async () => {
   server = await spawnServer({ dataDir: data.dir, env: { HOOKLINE_RETRY_SCHEDULE: RETRY_SCHEDULE } });
   const catalog = await server.admin('GET', '/admin/event-types');
   expect(catalog.status).toBe(200);
-  const found = (catalog.json.items as Array<{ type: string; example: unknown }>).find((item) => item.type === 'apono.AccessRequestCreated');
+  const found = (catalog.json.items as Array<{ type: string; example: unknown }>).find((item) => /(^|\.)AccessRequestCreated$/.test(item.type));
   expect(found).toBeDefined();
   apono = found as { type: string; example: any };
 });
@@ -93,12 +93,12 @@ describe('reference server: routes and the admin token', () => {
 describe('reference server: sending', () => {
   it('renders a Handlebars template for an Apono event and the mock verifies the JWT through the JWKS', async () => {
     const receiver = await mock();
-    const template = '{"ticket":"{{data.data.friendly_id}}","status":"{{data.event_type}}","type":"{{event_type}}","id":"{{webhookId}}"}';
+    const template = '{"ticket":"{{data.friendly_id}}","requester":"{{data.requester.email}}","type":"{{event_type}}","id":"{{webhookId}}"}';
     const endpoint = await createEndpoint({ name: 'template', url: `${receiver.url}/tickets`, bodyTemplate: template });
     const messageId = await publish(apono.example);
 
     const webhook = await eventually(() => receiver.received().webhooks[0], 10_000, 'a delivery');
-    expect(webhook.json).toEqual({ ticket: 'AR-123', status: 'AccessRequestCreated', type: 'apono.AccessRequestCreated', id: messageId });
+    expect(webhook.json).toEqual({ ticket: 'AR-123', requester: 'user@example.com', type: apono.type, id: messageId });
     expect(webhook.path).toBe('/tickets');
     expect(webhook.webhookId).toBe(messageId);
     expect(webhook.verification).toMatchObject({
