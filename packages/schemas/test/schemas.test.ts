@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isHooklineError, type HooklineError } from '@hookline/errors';
 import {
@@ -357,5 +358,12 @@ describe('endpoint URL policy', () => {
     expect(isReservedHeader('webhook-id')).toBe(true);
     expect(isReservedHeader('X-Hookline-Attempt')).toBe(true);
     expect(isReservedHeader('X-Team')).toBe(false);
+  });
+});
+
+describe('docs/event-catalog.md', () => {
+  it('lists every event type of the catalog', () => {
+    const page = readFileSync(new URL('../../../docs/event-catalog.md', import.meta.url), 'utf8');
+    for (const event of eventCatalog) expect(page).toContain(`| \`${event.type}\` |`);
   });
 });
