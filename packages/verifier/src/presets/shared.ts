@@ -54,8 +54,8 @@ export function assertOptionsObject(options: unknown, preset: string): asserts o
 }
 
 /**
- * The configured secrets as a non-empty list. `field` names the option in errors (`secret`, `publicKey`, ...).
- * Both the singular and the plural are accepted; giving both is ambiguous and refused.
+ * The configured secrets as a non-empty list, from the `singular` option (`secret`, `publicKey`) or its `plural`
+ * (`secrets`, `publicKeys`); giving both is ambiguous and refused. Errors name the faulty option in `details.field`.
  */
 export function secretList(options: Record<string, unknown>, preset: string, singular = 'secret', plural = `${singular}s`): string[] {
   const one = options[singular];
@@ -154,8 +154,6 @@ export function anyHmacMatches(
 /** Request headers by lowercase name, as Node gives them; a name repeated in another case holds every value. */
 export type HeaderView = Readonly<Record<string, string | readonly string[] | undefined>>;
 
-const UPPER_CASE = /[A-Z]/;
-
 /**
  * The headers by lowercase name. Node already lowercases them, so the common case costs one scan and no copy; only a
  * hand-built request with mixed-case names is copied, and names that then collide keep all their values.
@@ -163,7 +161,7 @@ const UPPER_CASE = /[A-Z]/;
 function headerView(headers: WebhookRequest['headers']): HeaderView {
   let mixedCase = false;
   for (const key in headers) {
-    if (UPPER_CASE.test(key)) {
+    if (key.toLowerCase() !== key) {
       mixedCase = true;
       break;
     }
