@@ -88,9 +88,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     options.logDestination ?? pino.destination({ dest: 1, sync: true }),
   );
 
+  const signingKey = await loadOrCreateSigningKey(config.dataDir, createSecretBox(config.secretKey));
   const { store, kind: storeKind } = await openStore(config, logger);
-  const box = createSecretBox(config.secretKey);
-  const signingKey = await loadOrCreateSigningKey(config.dataDir, box);
 
   let hookline: Hookline | undefined;
   const adminTokenDigest = digest(config.adminToken);
@@ -107,21 +106,22 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   });
 
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = new URL(req.url ?? '/', 'http://server').pathname;
+    const path = requestPath(req.url);
+    if (path === undefined) throw new HooklineError('bad_request', 'The request target is not a valid path.');
     const method = req.method ?? 'GET';
     if (path === '/' && method === 'GET') return writeJson(res, 200, info());
     if (path === '/healthz' && method === 'GET') return writeJson(res, 200, { status: 'ok', store: storeKind });
     if (hookline === undefined) throw new HooklineError('store_unavailable', 'The server is starting.');
-    const request = await readRequest(req);
     if (path === '/admin' || path.startsWith('/admin/')) {
+      // Before reading the body: a caller without the token gets nothing buffered.
       if (!isAdmin(req.headers.authorization)) {
         throw new HooklineError('unauthorized', 'Send the admin token as "Authorization: Bearer <token>".');
       }
       if (path === '/admin/inbound-events' && method === 'GET') return writeJson(res, 200, { items: [...inboundEvents].reverse() });
       if (path === '/admin/callbacks' && method === 'GET') return writeJson(res, 200, { items: [...callbacks].reverse() });
-      return writeResponse(res, await hookline.handleAdmin(request, { tenant: TENANT }));
+      return writeResponse(res, await hookline.handleAdmin(await readRequest(req), { tenant: TENANT }));
     }
-    return writeResponse(res, await hookline.handle(request));
+    return writeResponse(res, await hookline.handle(await readRequest(req)));
   };
 
   const isAdmin = (header: string | undefined): boolean => {
@@ -130,13 +130,18 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     return match !== null && timingSafeEqual(digest(match[1]!), adminTokenDigest);
   };
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(config.port, config.host, () => {
-      http.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(config.port, config.host, () => {
+        http.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    await store.close();
+    throw new HooklineError('invalid_config', `Could not listen on ${config.host}:${config.port}.`, { cause: error, details: { variable: 'PORT' } });
+  }
   const address = http.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   const publicUrl = config.publicUrl ?? (isWildcard(address.address) ? `http://localhost:${address.port}` : url);
@@ -235,6 +240,15 @@ async function openStore(config: ServerConfig, logger: Logger): Promise<{ store:
   return { store: createSqliteStore({ path: join(config.dataDir, DATA_FILES.database) }), kind: 'sqlite' };
 }
 
+/** The path of a request target, as hookline's router reads it; undefined when it does not parse. */
+function requestPath(target: string | undefined): string | undefined {
+  try {
+    return new URL(target ?? '/', 'http://server').pathname;
+  } catch {
+    return undefined;
+  }
+}
+
 async function readRequest(req: IncomingMessage): Promise<HookRequest> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > MAX_REQUEST_BYTES) throw tooLarge();
@@ -277,7 +291,8 @@ function writeError(res: ServerResponse, error: unknown, logger: Logger): void {
  * entirely, a source id down to a hint, as hookline logs it.
  */
 function loggablePath(target: string | undefined): string {
-  const path = new URL(target ?? '/', 'http://server').pathname;
+  const path = requestPath(target);
+  if (path === undefined) return '[not a path]';
   if (path.startsWith('/callbacks/')) return '/callbacks/[redacted]';
   // Inbound URLs and admin routes alike carry source ids.
   return path.split('/').map((segment, index, all) => (all[index - 1] === 'in' || segment.startsWith('src_') ? sourceHint(segment) : segment)).join('/');

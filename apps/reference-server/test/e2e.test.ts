@@ -69,6 +69,11 @@ describe('reference server: routes and the admin token', () => {
     expect(info.json.jwks).toEqual([`${server.url}/auth/v1/jwks`, `${server.url}/.well-known/jwks.json`]);
   });
 
+  it('answers a request target that is not a path with a coded 400', async () => {
+    const answer = await request('GET', `${server.url}//`);
+    expect(answer).toEqual({ status: 400, json: { error: { code: 'bad_request', message: 'The request target is not a valid path.' } } });
+  });
+
   it('serves the JWKS publicly at both paths', async () => {
     const a = await request('GET', `${server.url}/auth/v1/jwks`);
     const b = await request('GET', `${server.url}/.well-known/jwks.json`);
