@@ -1,6 +1,7 @@
 // Compile-time checks and the one rewrite that makes a template JSON-safe: every mustache learns whether it sits
 // inside a JSON string (string slot) or between JSON tokens (value slot) from the template's own text.
 import { INTERNAL_NAMES, PUBLIC_BLOCK_HELPERS, PUBLIC_HELPERS, VALUE_SLOT_HELPER } from './engine.js';
+import { rendersJsonAlways } from './proof.js';
 
 type Node = hbs.AST.Node;
 type Program = hbs.AST.Program;
@@ -35,20 +36,19 @@ interface JsonLexState {
 interface Analysis {
   /** Helpers the template calls, so each render sets up only those. */
   usedHelpers: Set<string>;
-  /** The template's text with each slot replaced by a stand-in; undefined once a block makes it unpredictable. */
-  skeleton: string[] | undefined;
-  /** How many blocks the walk is inside. */
-  blockDepth: number;
+  /** The blocks the walk is inside, outermost first. */
+  openBlocks: hbs.AST.BlockStatement[];
+  /** Blocks whose text, at some point, is outside a JSON string: they shape the JSON structure. */
+  structural: Set<hbs.AST.BlockStatement>;
+  /** Set when the template can be shown to give JSON only by checking each rendering. */
+  unprovable: boolean;
 }
 
 /** The result of preparing a parsed template for compilation. */
 export interface PreparedTemplate {
   program: Program;
   usedHelpers: ReadonlySet<string>;
-  /**
-   * True when every rendering is valid JSON whatever the data: no block shapes JSON structure (blocks only sit
-   * inside strings) and the text with a stand-in per slot parses. Such templates skip the per-render check.
-   */
+  /** True when every rendering is valid JSON whatever the data (see proof.ts); such templates skip the check. */
   alwaysJson: boolean;
 }
 
@@ -158,10 +158,8 @@ function scanContent(text: string, state: JsonLexState, analysis: Analysis): voi
     } else if (ch === 0x22) {
       state.inString = false;
     }
-    // Inside a block, JSON structure repeats or disappears with the data: only runtime can tell.
-    if (analysis.blockDepth > 0 && !state.inString) analysis.skeleton = undefined;
+    if (!state.inString) for (const block of analysis.openBlocks) analysis.structural.add(block);
   }
-  analysis.skeleton?.push(text);
 }
 
 /** Rewrites `{{x}}` outside a JSON string to `{{hookline-value-slot x}}`, which writes `x` as a JSON value. */
@@ -197,11 +195,9 @@ function walkProgram(program: Program | undefined, state: JsonLexState, analysis
         const mustache = statement as hbs.AST.MustacheStatement;
         checkMustache(mustache, analysis);
         if (state.inString) {
-          // A stand-in letter: after a dangling backslash it makes an invalid escape, so no proof is claimed.
-          analysis.skeleton?.push('a');
+          if (state.escapePending) analysis.unprovable = true; // a value would complete a backslash escape
           state.escapePending = false;
         } else {
-          analysis.skeleton?.push('null');
           toValueSlot(mustache);
           analysis.usedHelpers.add(VALUE_SLOT_HELPER);
         }
@@ -210,17 +206,18 @@ function walkProgram(program: Program | undefined, state: JsonLexState, analysis
       case 'BlockStatement': {
         const block = statement as hbs.AST.BlockStatement;
         checkBlock(block, analysis);
-        if (!state.inString || state.escapePending) analysis.skeleton = undefined;
-        analysis.blockDepth++;
+        if (state.escapePending) analysis.unprovable = true;
+        if (!state.inString) analysis.structural.add(block);
+        analysis.openBlocks.push(block);
         for (const branch of [block.program, block.inverse]) {
           const inner = { ...state };
           walkProgram(branch, inner, analysis);
           if (inner.inString !== state.inString) {
             refuse(block, 'a block must close every JSON string it opens (and open none it closes)');
           }
-          if (inner.escapePending) analysis.skeleton = undefined;
+          if (inner.escapePending) analysis.unprovable = true;
         }
-        analysis.blockDepth--;
+        analysis.openBlocks.pop();
         break;
       }
       case 'PartialStatement':
@@ -237,19 +234,11 @@ function walkProgram(program: Program | undefined, state: JsonLexState, analysis
   }
 }
 
-function parses(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Validates a parsed template and rewrites value-slot mustaches in place; throws a {@link TemplateProblem}. */
 export function prepareTemplate(program: Program): PreparedTemplate {
-  const analysis: Analysis = { usedHelpers: new Set(), skeleton: [], blockDepth: 0 };
-  walkProgram(program, { inString: false, escapePending: false }, analysis);
-  const alwaysJson = analysis.skeleton !== undefined && parses(analysis.skeleton.join(''));
+  const analysis: Analysis = { usedHelpers: new Set(), openBlocks: [], structural: new Set(), unprovable: false };
+  const end = { inString: false, escapePending: false };
+  walkProgram(program, end, analysis);
+  const alwaysJson = !analysis.unprovable && !end.inString && rendersJsonAlways(program, analysis.structural);
   return { program, usedHelpers: analysis.usedHelpers, alwaysJson };
 }
