@@ -14,8 +14,10 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export type SecretOrigin = 'env' | 'file' | 'generated';
 
 export interface ServerConfig {
-  /** `PORT`: 3000 by default; 0 picks a free port. */
+  /** `PORT`: 3000 by default (a free port when 3000 is taken); 0 picks a free port. */
   port: number;
+  /** True when `PORT` was set: then a taken port is an error rather than a reason to pick another. */
+  portGiven: boolean;
   /** `HOST`: the interface to listen on, 127.0.0.1 by default (set 0.0.0.0 in a container). */
   host: string;
   /** `PUBLIC_URL`: how receivers reach this server (callback URLs, JWT issuer, JWKS URL); default `http://localhost:<port>`. */
@@ -74,6 +76,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   const config: ServerConfig = {
     port: parsePort(env.PORT),
+    portGiven: nonEmpty(env.PORT) !== undefined,
     host: nonEmpty(env.HOST) ?? '127.0.0.1',
     dataDir,
     adminToken: adminToken.value,

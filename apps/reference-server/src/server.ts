@@ -131,16 +131,15 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   };
 
   try {
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
-      http.listen(config.port, config.host, () => {
-        http.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(http, config.port, config.host);
   } catch (error) {
-    await store.close();
-    throw new HooklineError('invalid_config', `Could not listen on ${config.host}:${config.port}.`, { cause: error, details: { variable: 'PORT' } });
+    if (config.portGiven || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
+      await store.close();
+      throw new HooklineError('invalid_config', `Could not listen on ${config.host}:${config.port}.`, { cause: error, details: { variable: 'PORT' } });
+    }
+    // The default port is taken and none was asked for: any free port will do for a local start.
+    logger.warn({ port: config.port }, 'The default port is in use; listening on a free port instead (set PORT to choose)');
+    await listen(http, 0, config.host);
   }
   const address = http.address() as AddressInfo;
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
@@ -238,6 +237,16 @@ async function openStore(config: ServerConfig, logger: Logger): Promise<{ store:
   }
   const { createSqliteStore } = await import('@hookline/store-sqlite');
   return { store: createSqliteStore({ path: join(config.dataDir, DATA_FILES.database) }), kind: 'sqlite' };
+}
+
+function listen(http: ReturnType<typeof createServer>, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 /** The path of a request target, as hookline's router reads it; undefined when it does not parse. */

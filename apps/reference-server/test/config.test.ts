@@ -28,7 +28,7 @@ describe('loadConfig', () => {
   it('applies the defaults and generates the admin token and secret key, kept with mode 0600', () => {
     const dir = dataDir();
     const config = loadConfig({ HOOKLINE_DATA_DIR: dir });
-    expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', dataDir: dir, databaseSchema: 'hookline', dev: false, logLevel: 'info', adminTokenOrigin: 'generated', secretKeyOrigin: 'generated' });
+    expect(config).toMatchObject({ port: 3000, portGiven: false, host: '127.0.0.1', dataDir: dir, databaseSchema: 'hookline', dev: false, logLevel: 'info', adminTokenOrigin: 'generated', secretKeyOrigin: 'generated' });
     expect(config.publicUrl).toBeUndefined();
     expect(config.databaseUrl).toBeUndefined();
     expect(config.retrySchedule).toBeUndefined();
@@ -62,7 +62,7 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'WARN',
     });
     expect(config).toMatchObject({
-      port: 0, host: '0.0.0.0', publicUrl: 'https://hooks.example.com', databaseUrl: 'postgres://postgres@127.0.0.1:5432/test',
+      port: 0, portGiven: true, host: '0.0.0.0', publicUrl: 'https://hooks.example.com', databaseUrl: 'postgres://postgres@127.0.0.1:5432/test',
       databaseSchema: 'hookline_staging', adminToken: 'an-admin-token-from-the-env', adminTokenOrigin: 'env', secretKey: 'ab'.repeat(32), secretKeyOrigin: 'env',
       retrySchedule: [0, 1, 2.5], dev: true, logLevel: 'warn',
     });

@@ -10,7 +10,7 @@ import { tempDataDir } from './harness.js';
 const dirs: Array<{ remove(): void }> = [];
 afterEach(() => dirs.splice(0).forEach((dir) => dir.remove()));
 
-it('refuses a port already in use with invalid_config naming PORT', async () => {
+it('refuses a PORT already in use with invalid_config naming PORT', async () => {
   const blocker = createServer();
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   const port = (blocker.address() as AddressInfo).port;
@@ -20,6 +20,25 @@ it('refuses a port already in use with invalid_config naming PORT', async () => 
     const error = await startServer(loadConfig({ PORT: String(port), HOOKLINE_DATA_DIR: data.dir, LOG_LEVEL: 'silent' })).catch((caught: unknown) => caught);
     expect(isHooklineError(error)).toBe(true);
     expect(error).toMatchObject({ code: 'invalid_config', message: `Could not listen on 127.0.0.1:${port}.`, details: { variable: 'PORT' } });
+  } finally {
+    await new Promise<void>((resolve) => blocker.close(() => resolve()));
+  }
+});
+
+it('moves to a free port when the default port is taken and PORT was not set', async () => {
+  const data = tempDataDir();
+  dirs.push(data);
+  const config = loadConfig({ HOOKLINE_DATA_DIR: data.dir, LOG_LEVEL: 'silent' });
+  const blocker = createServer();
+  // Occupy whatever port the config defaults to, as another local app would.
+  await new Promise<void>((resolve, reject) => {
+    blocker.once('error', reject);
+    blocker.listen(config.port, config.host, resolve);
+  }).catch(() => undefined);
+  try {
+    const server = await startServer(config);
+    expect(new URL(server.url).port).not.toBe(String(config.port));
+    await server.close();
   } finally {
     await new Promise<void>((resolve) => blocker.close(() => resolve()));
   }
