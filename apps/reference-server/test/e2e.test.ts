@@ -166,6 +166,21 @@ describe('reference server: sending', () => {
     expect(message.json.deliveries[0].status).toBe('succeeded');
   });
 
+  it('a 410 from the receiver disables the endpoint and cancels the delivery', async () => {
+    const receiver = await mock({ answer: 'gone' });
+    const endpoint = await createEndpoint({ name: 'gone', url: `${receiver.url}/gone` });
+    const messageId = await publish(apono.example);
+    const disabled = await eventually(async () => {
+      const current = await server.admin('GET', `/admin/endpoints/${endpoint.id}`);
+      return current.json.active === false ? current.json : undefined;
+    }, 10_000, 'the endpoint to be disabled');
+    expect(disabled.disabledReason).toBe('gone');
+    const message = await server.admin('GET', `/admin/messages/${messageId}`);
+    expect(message.json.deliveries.map((d: any) => [d.status, d.attemptCount])).toEqual([['cancelled', 1]]);
+    expect(receiver.received().webhooks.map((w) => w.response.status)).toEqual([410]);
+    await server.waitForLine((line) => line.includes('"msg":"Endpoint disabled."') && line.includes(endpoint.id), 5_000);
+  });
+
   it('test webhook: the admin API answers with the receiver\'s response', async () => {
     const receiver = await mock({ failTimes: 1, failStatus: 418 });
     const endpoint = await createEndpoint({ name: 'test-me', url: `${receiver.url}/test` });
