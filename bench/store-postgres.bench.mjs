@@ -3,7 +3,10 @@
 // delivery on disk. Part 2 (issue 8, needs the dispatcher): deliveries per second through hookline workers in one and
 // two processes against a bare keep-alive POST loop and against pg-boss, and publish-to-delivered latency at a steady
 // 200 events per second.
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createServer, request, Agent } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +17,7 @@ import { createPostgresStore } from '@hookline/store-postgres';
 import { report } from './lib/measure.mjs';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const MESSAGES = 4_000;
+const MESSAGES = 3_000;
 const REQUEST_BODY = JSON.stringify({ version: 'v1', webhookId: 'msg', event: 'bench', payload: { note: 'x'.repeat(1000) } });
 
 function schemaName() {
@@ -129,4 +132,208 @@ async function storeLevel() {
   report(`Store level: deliveries leased and finished per second (no HTTP, ${MESSAGES.toLocaleString('en-US')})`, rows, { unit: 'deliveries/s' });
 }
 
-await storeLevel();
+// ---------------------------------------------------------------------------------------------------- part 2
+
+const SELF = fileURLToPath(import.meta.url);
+const CONCURRENCY = 16;
+const ENDPOINTS = 8;
+const DELIVERIES = 3_000;
+const EVENT_DATA = { id: 'AR-123', note: 'x'.repeat(1024 - 40) };
+const now = () => performance.timeOrigin + performance.now();
+
+/** The receiver, in its own process so it costs every contender the same: counts distinct ids, times arrivals. */
+function receiverProcess() {
+  let expected = Infinity;
+  let seen = new Set();
+  let arrivals = [];
+  let track = false;
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => {
+      const at = now();
+      res.writeHead(200, { 'content-length': '2' }).end('ok');
+      const header = req.headers['webhook-id'];
+      const id = typeof header === 'string' ? header : `bare_${seen.size}_${Math.random()}`;
+      if (track) arrivals.push([id, at]);
+      seen.add(id);
+      if (seen.size === expected) {
+        expected = Infinity;
+        process.send({ done: at, arrivals });
+      }
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+  process.on('message', (command) => {
+    seen = new Set();
+    arrivals = [];
+    expected = command.expect;
+    track = command.track === true;
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+/** A hookline worker process: its own store and dispatcher, started on command. */
+async function hooklineWorker(config) {
+  const { createDispatcher } = await import('hookline');
+  const store = await createPostgresStore({ connectionString: DATABASE_URL, schema: config.schema, poolSize: 8 });
+  const dispatcher = createDispatcher({
+    store, secretKey: config.secretKey, destinations: { allowHttp: true, allowPrivateNetworks: true, allowCustomPorts: true },
+    concurrency: CONCURRENCY, perEndpointConcurrency: 4, pollIntervalMs: 500,
+  });
+  process.on('message', (command) => {
+    if (command === 'start') dispatcher.start();
+  });
+  process.on('disconnect', () => void dispatcher.stop().then(() => store.close()).then(() => process.exit(0)));
+  process.send('ready');
+}
+
+/** A pg-boss worker process working the same jobs: batches of 16 POSTed at once, fetched again at once while full. */
+async function pgBossWorker(config) {
+  const { default: PgBoss } = await import('pg-boss');
+  const boss = new PgBoss({ connectionString: DATABASE_URL, schema: config.schema, supervise: false, schedule: false });
+  boss.on('error', () => {});
+  await boss.start();
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const workerId = await boss.work('deliveries', { batchSize: CONCURRENCY, pollingIntervalSeconds: 0.5 }, async (jobs) => {
+    await Promise.all(jobs.map((job) => post(config.url, agent, Buffer.from(JSON.stringify(job.data.body)), { 'webhook-id': job.data.id })));
+    // Without this pg-boss sleeps its polling interval after every batch, even with a backlog.
+    if (jobs.length === CONCURRENCY) boss.notifyWorker(workerId);
+  });
+  process.on('disconnect', () => void boss.stop({ graceful: false, wait: false }).finally(() => process.exit(0)));
+  process.send('ready');
+}
+
+function post(url, agent, body, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length, ...headers } }, (res) => {
+      res.resume();
+      res.on('end', resolve);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function spawnRole(role, config) {
+  const child = fork(SELF, [role, JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ready = new Promise((resolve) => child.once('message', resolve));
+  return { child, ready };
+}
+
+async function lanes(count, work) {
+  let next = 0;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next < count) await work(next++);
+  }));
+}
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function endToEnd() {
+  const { createDispatcher } = await import('hookline');
+  const receiver = spawnRole('--receiver', {});
+  const { port } = await receiver.ready;
+  const url = `http://127.0.0.1:${port}/hook`;
+  const arrivalOf = (expect, track = false) => {
+    const finished = new Promise((resolve) => receiver.child.once('message', resolve));
+    receiver.child.send({ expect, track });
+    return finished;
+  };
+  const schema = schemaName();
+  const bossSchema = schemaName();
+  const secretKey = randomBytes(32).toString('hex');
+  const children = [];
+  const rows = [];
+  try {
+    // Bare loop: the same receiver, keep-alive, 16 at a time.
+    const bareBody = Buffer.from(JSON.stringify({ version: 'v1', webhookId: 'msg', event: 'bench.0', payload: EVENT_DATA }));
+    const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+    let done = arrivalOf(DELIVERIES);
+    let start = now();
+    await lanes(DELIVERIES, () => post(url, agent, bareBody));
+    rows.push({ name: 'bare keep-alive POST loop', value: (DELIVERIES * 1000) / ((await done).done - start) });
+    agent.destroy();
+
+    // hookline: publish from this process, deliver from worker processes (Standard Webhooks signatures).
+    const store = await createPostgresStore({ connectionString: DATABASE_URL, schema, poolSize: CONCURRENCY });
+    const publisher = createDispatcher({ store, secretKey, destinations: { allowHttp: true, allowPrivateNetworks: true, allowCustomPorts: true } });
+    for (let i = 0; i < ENDPOINTS; i++) {
+      await publisher.createEndpoint({ name: `bench ${i}`, url, triggers: [`bench.${i}`], auth: { type: 'standard-webhooks' } });
+    }
+    for (const workers of [1, 2]) {
+      const spawned = Array.from({ length: workers }, () => spawnRole('--hookline-worker', { schema, secretKey }));
+      children.push(...spawned.map((s) => s.child));
+      await Promise.all(spawned.map((s) => s.ready));
+      for (const s of spawned) s.child.send('start');
+      done = arrivalOf(DELIVERIES);
+      start = now();
+      await lanes(DELIVERIES, (n) => publisher.publish({ type: `bench.${n % ENDPOINTS}`, data: EVENT_DATA }));
+      rows.push({ name: `hookline postgres, ${workers} worker process${workers > 1 ? 'es' : ''}`, value: (DELIVERIES * 1000) / ((await done).done - start) });
+      if (workers === 2) {
+        // Latency at a steady 200 events per second, both workers running.
+        const events = 1_000;
+        const published = new Map();
+        const tracked = arrivalOf(events, true);
+        const t0 = now();
+        const inFlight = [];
+        for (let i = 0; i < events; i++) {
+          const due = t0 + i * 5;
+          const wait = due - now();
+          if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+          const at = now();
+          inFlight.push(publisher.publish({ type: `bench.${i % ENDPOINTS}`, data: EVENT_DATA }).then((r) => published.set(r.messageId, at)));
+        }
+        await Promise.all(inFlight);
+        const { arrivals } = await tracked;
+        const latencies = arrivals.map(([id, at]) => at - published.get(id)).filter(Number.isFinite).sort((a, b) => a - b);
+        const rate = (events * 1000) / (now() - t0);
+        console.log(`\n## Publish to delivered at a steady ${Math.round(rate)} events/s (2 worker processes, ${latencies.length} events)`);
+        console.log(`p50 ${percentile(latencies, 50).toFixed(1)} ms   p95 ${percentile(latencies, 95).toFixed(1)} ms   p99 ${percentile(latencies, 99).toFixed(1)} ms   (target p95 < 25 ms: ${percentile(latencies, 95) < 25 ? 'PASS' : 'MISS'})`);
+      }
+      for (const s of spawned) s.child.disconnect();
+      await Promise.all(spawned.map((s) => new Promise((resolve) => s.child.once('exit', resolve))));
+    }
+    await store.close();
+
+    // pg-boss: send the same number of jobs from this process, work them in one worker process.
+    const { default: PgBoss } = await import('pg-boss');
+    const boss = new PgBoss({ connectionString: DATABASE_URL, schema: bossSchema, supervise: false, schedule: false });
+    boss.on('error', () => {});
+    await boss.start();
+    await boss.createQueue('deliveries');
+    const bossWorker = spawnRole('--pgboss-worker', { schema: bossSchema, url });
+    children.push(bossWorker.child);
+    await bossWorker.ready;
+    done = arrivalOf(DELIVERIES);
+    start = now();
+    await lanes(DELIVERIES, (n) => boss.send('deliveries', { id: `job_${n}`, body: { version: 'v1', webhookId: `job_${n}`, event: `bench.${n % ENDPOINTS}`, payload: EVENT_DATA } }));
+    rows.push({ name: 'pg-boss, 1 worker process', value: (DELIVERIES * 1000) / ((await done).done - start) });
+    bossWorker.child.disconnect();
+    await boss.stop({ graceful: false, wait: true });
+  } finally {
+    for (const child of children) if (child.connected) child.disconnect();
+    receiver.child.disconnect();
+    await dropSchema(schema);
+    await dropSchema(bossSchema);
+  }
+  report(`End to end: ${DELIVERIES.toLocaleString('en-US')} events published and delivered to a local receiver (1 KiB, ${CONCURRENCY} in flight per process)`, rows, {
+    unit: 'deliveries/s',
+    targets: {
+      'hookline postgres, 1 worker process': { against: 'bare keep-alive POST loop', atLeast: 0.3 },
+      'hookline postgres, 2 worker processes': { against: 'pg-boss, 1 worker process', atLeast: 2 },
+    },
+  });
+}
+
+const [role, rawConfig] = process.argv.slice(2);
+if (role === '--receiver') receiverProcess();
+else if (role === '--hookline-worker') await hooklineWorker(JSON.parse(rawConfig));
+else if (role === '--pgboss-worker') await pgBossWorker(JSON.parse(rawConfig));
+else {
+  await storeLevel();
+  await endToEnd();
+}
