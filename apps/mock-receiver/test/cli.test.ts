@@ -27,12 +27,16 @@ it('runs alone: prints its URL, a line per webhook, and exits 0 on SIGTERM', asy
     });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
 
-  const [, url] = await waitFor(/mock receiver listening on (http:\/\/127\.0\.0\.1:\d+)/);
-  const response = await fetch(`${url}/webhook`, { method: 'POST', headers: { 'webhook-id': 'msg_cli' }, body: '{}' });
-  expect(response.status).toBe(200);
-  await waitFor(/#1 POST \/webhook id=msg_cli unverified \(no scheme configured\) -> 200/);
-  child.kill('SIGTERM');
-  expect(await exited).toBe(0);
+  try {
+    const [, url] = await waitFor(/mock receiver listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    const response = await fetch(`${url}/webhook`, { method: 'POST', headers: { 'webhook-id': 'msg_cli' }, body: '{}' });
+    expect(response.status).toBe(200);
+    await waitFor(/#1 POST \/webhook id=msg_cli unverified \(no scheme configured\) -> 200/);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
 });
 
 it('refuses a bad port with a message and exit code 1', async () => {

@@ -9,6 +9,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+// A failed hook or a timed-out test must not leave a server running after the test worker exits.
+const children = new Set<ChildProcessWithoutNullStreams>();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
 export function tempDataDir(): { dir: string; remove(): void } {
@@ -53,6 +59,8 @@ export async function spawnServer(options: SpawnOptions): Promise<ServerProcess>
     },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   const lines: string[] = [];
   const waiters = new Set<{ test: (line: string) => boolean; resolve: (line: string) => void }>();
   let stderr = '';
@@ -99,7 +107,13 @@ export async function spawnServer(options: SpawnOptions): Promise<ServerProcess>
     });
   };
 
-  const ready = await waitForLine(options.ready ?? ((line) => line.includes('"msg":"hookline reference server listening"')));
+  let ready: string;
+  try {
+    ready = await waitForLine(options.ready ?? ((line) => line.includes('"msg":"hookline reference server listening"')));
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
   const url = /https?:\/\/127\.0\.0\.1:\d+/.exec(ready)?.[0];
   if (url === undefined) throw new Error(`no URL in the ready line: ${ready}`);
 
