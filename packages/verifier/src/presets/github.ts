@@ -14,7 +14,6 @@ import {
   secretList,
   signatureMismatch,
   singleSignatureHeader,
-  unverifiedHeaders,
   verifiedEvent,
   type PresetOptions,
   type SecretOptions,
@@ -68,7 +67,8 @@ export function github(options: GithubVerifierOptions): Verifier {
         rawBody,
         contentType,
         id: firstHeader(headers, 'x-github-delivery'),
-        unverified: unverifiedHeaders(headers, METADATA),
+        headers,
+        metadata: METADATA,
         parse: parseGithubPayload,
       });
       if (settings.seenIds !== undefined) await rememberDelivery(settings, event);

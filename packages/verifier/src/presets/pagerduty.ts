@@ -13,7 +13,6 @@ import {
   secretList,
   signatureMismatch,
   stringField,
-  unverifiedHeaders,
   verifiedEvent,
   type PresetOptions,
   type SecretOptions,
@@ -51,7 +50,8 @@ export function pagerduty(options: PagerDutyVerifierOptions): Verifier {
         rawBody,
         contentType: firstHeader(headers, 'content-type'),
         idFromPayload: (payload) => stringField(payload, 'event', 'id'),
-        unverified: unverifiedHeaders(headers, METADATA),
+        headers,
+        metadata: METADATA,
       });
       if (settings.seenIds !== undefined) await rememberDelivery(settings, event);
       return event;

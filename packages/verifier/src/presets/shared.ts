@@ -236,7 +236,7 @@ export function singleSignatureHeader(headers: HeaderView, name: string): string
 }
 
 /** Unsigned metadata headers that are present, reported as `unverified`. */
-export function unverifiedHeaders(headers: HeaderView, names: readonly string[]): Record<string, string> | undefined {
+function unverifiedHeaders(headers: HeaderView, names: readonly string[]): Record<string, string> | undefined {
   let out: Record<string, string> | undefined;
   for (const name of names) {
     const value = firstHeader(headers, name);
@@ -298,7 +298,9 @@ interface EventFields {
   /** Reads the delivery id from the parsed payload, when the provider puts it there (Stripe, Slack, PagerDuty). */
   idFromPayload?: (payload: unknown) => string | undefined;
   timestamp?: number | undefined;
-  unverified?: Record<string, string> | undefined;
+  /** The request's headers and the unsigned metadata names among them, reported as `unverified` when read. */
+  headers?: HeaderView;
+  metadata?: readonly string[];
   /** How to turn the raw bytes into the payload (default: JSON, form fields or text). */
   parse?: (rawBody: Uint8Array, contentType: string | undefined) => unknown;
 }
@@ -306,20 +308,22 @@ interface EventFields {
 const UNPARSED = Symbol('unparsed');
 
 /**
- * A verified event whose payload (and a delivery id read from it) is parsed on first read, so verifying costs about
- * what the HMAC costs and an app that only needs the raw bytes never pays for JSON.parse. `payload` and `id` are
- * getters: `toJSON()` and {@link VerifiedEvent} readers see them, an object spread does not.
+ * A verified event whose payload (and a delivery id read from it) and unsigned metadata are read on first use, so
+ * verifying costs about what the HMAC costs and an app that only needs the raw bytes never pays for JSON.parse.
+ * `payload`, `id` and `unverified` are getters: `toJSON()` and {@link VerifiedEvent} readers see them, a spread does not.
  */
 class LazyVerifiedEvent implements VerifiedEvent {
   readonly kind = 'event' as const;
   readonly rawBody: Uint8Array;
   timestamp?: number;
-  unverified?: Record<string, string>;
   #payload: unknown = UNPARSED;
   readonly #contentType: string | undefined;
   readonly #parse: (rawBody: Uint8Array, contentType: string | undefined) => unknown;
   #id: string | undefined;
   readonly #idFromPayload: ((payload: unknown) => string | undefined) | undefined;
+  readonly #headers: HeaderView | undefined;
+  readonly #metadata: readonly string[] | undefined;
+  #unverified: Record<string, string> | undefined | typeof UNPARSED = UNPARSED;
 
   constructor(fields: EventFields) {
     this.rawBody = fields.rawBody;
@@ -328,7 +332,8 @@ class LazyVerifiedEvent implements VerifiedEvent {
     this.#id = fields.id;
     this.#idFromPayload = fields.idFromPayload;
     if (fields.timestamp !== undefined) this.timestamp = fields.timestamp;
-    if (fields.unverified !== undefined) this.unverified = fields.unverified;
+    this.#headers = fields.headers;
+    this.#metadata = fields.metadata;
   }
 
   get payload(): unknown {
@@ -343,6 +348,13 @@ class LazyVerifiedEvent implements VerifiedEvent {
   get id(): string | undefined {
     if (this.#id === undefined && this.#idFromPayload !== undefined) this.#id = this.#idFromPayload(this.payload);
     return this.#id;
+  }
+
+  get unverified(): Record<string, string> | undefined {
+    if (this.#unverified === UNPARSED) {
+      this.#unverified = this.#headers === undefined || this.#metadata === undefined ? undefined : unverifiedHeaders(this.#headers, this.#metadata);
+    }
+    return this.#unverified;
   }
 
   toJSON(): Omit<VerifiedEvent, 'rawBody'> & { rawBody: Uint8Array } {

@@ -12,7 +12,6 @@ import {
   secretList,
   signatureMismatch,
   singleSignatureHeader,
-  unverifiedHeaders,
   verifiedEvent,
   type PresetOptions,
   type SecretOptions,
@@ -51,7 +50,8 @@ export function shopify(options: ShopifyVerifierOptions): Verifier {
         rawBody,
         contentType: firstHeader(headers, 'content-type'),
         id: firstHeader(headers, 'x-shopify-webhook-id'),
-        unverified: unverifiedHeaders(headers, METADATA),
+        headers,
+        metadata: METADATA,
       });
       if (settings.seenIds !== undefined) await rememberDelivery(settings, event);
       return event;

@@ -17,7 +17,6 @@ import {
   signatureMismatch,
   singleSignatureHeader,
   stringField,
-  unverifiedHeaders,
   verifiedEvent,
   type PresetOptions,
   type SecretOptions,
@@ -84,7 +83,8 @@ export function slack(options: SlackVerifierOptions): Verifier {
         contentType,
         idFromPayload: (payload) => stringField(payload, 'event_id'),
         timestamp: seconds,
-        unverified: unverifiedHeaders(headers, METADATA),
+        headers,
+        metadata: METADATA,
       });
       if (settings.seenIds !== undefined) await rememberDelivery(settings, event);
       return event;

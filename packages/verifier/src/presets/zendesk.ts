@@ -15,7 +15,6 @@ import {
   secretList,
   signatureMismatch,
   singleSignatureHeader,
-  unverifiedHeaders,
   verifiedEvent,
   type PresetOptions,
   type SecretOptions,
@@ -63,7 +62,8 @@ export function zendesk(options: ZendeskVerifierOptions): Verifier {
         contentType: firstHeader(headers, 'content-type'),
         id: firstHeader(headers, 'x-zendesk-webhook-invocation-id'),
         timestamp: seconds,
-        unverified: unverifiedHeaders(headers, METADATA),
+        headers,
+        metadata: METADATA,
       });
       if (settings.seenIds !== undefined) await rememberDelivery(settings, event);
       return event;
