@@ -94,11 +94,10 @@ const TEST_EVENT = 'c1.webhooks.v1.PayloadTest';
 const MANUAL_PREFIX = 'dlv_m';
 
 const silent: DispatcherLogger = { info() {}, warn() {}, error() {} };
+// Ref'd on purpose: started workers are a service that keeps a worker-only process alive until stop().
 const realTimers: Timers = {
   setTimeout(callback, ms) {
-    const handle = setTimeout(callback, ms);
-    handle.unref?.();
-    return handle;
+    return setTimeout(callback, ms);
   },
   clearTimeout(handle) {
     clearTimeout(handle as NodeJS.Timeout);
@@ -824,7 +823,12 @@ function checkSchema(name: 'endpoint' | 'endpoint-patch', value: unknown): void 
     validate(name, value);
   } catch (error) {
     if (!isHooklineError(error) || error.code !== 'invalid_payload') throw error;
-    throw new HooklineError('invalid_endpoint', error.message, { details: { ...(error.details ?? {}) } });
+    const problems = (error.details?.['problems'] ?? []) as Array<{ pointer: string; message: string }>;
+    const first = problems[0];
+    const field = first === undefined || first.pointer === '' ? 'body' : first.pointer.slice(1).split('/').map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~')).join('.');
+    throw new HooklineError('invalid_endpoint', `Endpoint ${field}: ${first?.message ?? 'does not match the schema'}`, {
+      details: { field, reason: first?.message ?? 'invalid', problems },
+    });
   }
 }
 

@@ -2,17 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { HooklineError, isHooklineError } from '@hookline/errors';
 import type { EndpointRecord, HttpMethod, JsonObject } from '@hookline/store';
 import type { Endpoint, EndpointAuthInput, EndpointInput } from '../contract.js';
+import { isReservedHeader } from '@hookline/schemas';
 import { generateStandardSecret } from '@hookline/signer';
 import { secretHint, type SecretBox } from '../secrets.js';
 import { checkUrl, type ResolvedPolicy } from './destination.js';
 
 export const MAX_HEADERS = 10;
 const METHODS: readonly HttpMethod[] = ['POST', 'PUT', 'DELETE'];
-// Set by hookline on every request; a custom value would break framing or signatures.
-const RESERVED_HEADERS = new Set([
-  'host', 'content-length', 'content-type', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer',
-  'expect', 'webhook-id', 'webhook-timestamp', 'webhook-signature',
-]);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
 const HMAC_ALGORITHMS = ['sha1', 'sha256', 'sha512'] as const;
 
@@ -28,13 +24,15 @@ export function checkEndpointInput(input: EndpointInput, policy: ResolvedPolicy,
     throw invalid('description', 'must be a string of at most 2000 characters');
   }
   if (typeof input.url !== 'string' || input.url.length > 2048) throw invalid('url', 'must be a URL of at most 2048 characters');
+  let url: URL;
   try {
-    checkUrl(input.url, policy);
+    url = checkUrl(input.url, policy);
   } catch (error) {
     throw invalid('url', isHooklineError(error) ? error.message.replace(/^The endpoint URL /, '') : 'is not allowed');
   }
+  // Credentials in a URL would sit in the store in the clear and show in every listing.
+  if (url.username !== '' || url.password !== '') throw invalid('url', 'may not carry credentials: use auth basic or bearer');
   if (input.method !== undefined && !METHODS.includes(input.method)) throw invalid('method', 'must be POST, PUT or DELETE');
-  const authType = input.auth?.type ?? storedAuth?.type ?? 'jwt';
   const hmacHeader = input.auth?.type === 'hmac' ? input.auth.header : storedAuth?.type === 'hmac' ? String(storedAuth['header']) : undefined;
   const headers = input.headers ?? {};
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) throw invalid('headers', 'must be an object of names to values');
@@ -46,8 +44,8 @@ export function checkEndpointInput(input: EndpointInput, policy: ResolvedPolicy,
     if (!HEADER_NAME.test(name)) throw invalid(`headers.${name}`, 'is not a valid header name');
     if (seen.has(lower)) throw invalid(`headers.${name}`, 'is given twice');
     seen.add(lower);
-    if (RESERVED_HEADERS.has(lower)) throw invalid(`headers.${name}`, 'is set by hookline and cannot be overridden');
-    if (lower === 'authorization' && authType !== 'none') throw invalid(`headers.${name}`, `is set by the ${authType} auth scheme`);
+    // Credentials belong in `auth`, where they are sealed at rest and redacted from history.
+    if (isReservedHeader(name)) throw invalid(`headers.${name}`, 'is reserved: hookline or the auth scheme sets it');
     if (typeof hmacHeader === 'string' && lower === hmacHeader.toLowerCase()) throw invalid(`headers.${name}`, 'is the HMAC signature header');
     const value = headers[name];
     if (typeof value !== 'string' || /[\r\n\0]/.test(value) || value.length > 8192) throw invalid(`headers.${name}`, 'must be a single-line string');
@@ -84,7 +82,7 @@ function checkAuth(auth: EndpointAuthInput): void {
     case 'hmac':
       optionalString(auth.secret, 'auth.secret');
       if (typeof auth.header !== 'string' || !HEADER_NAME.test(auth.header)) throw invalid('auth.header', 'must be a header name');
-      if (RESERVED_HEADERS.has(auth.header.toLowerCase())) throw invalid('auth.header', 'is set by hookline');
+      if (isReservedHeader(auth.header)) throw invalid('auth.header', 'is reserved: hookline sets it');
       if (auth.algorithm !== undefined && !HMAC_ALGORITHMS.includes(auth.algorithm)) throw invalid('auth.algorithm', 'must be sha1, sha256 or sha512');
       if (auth.encoding !== undefined && auth.encoding !== 'hex' && auth.encoding !== 'base64') throw invalid('auth.encoding', 'must be hex or base64');
       if (auth.prefix !== undefined && typeof auth.prefix !== 'string') throw invalid('auth.prefix', 'must be a string');

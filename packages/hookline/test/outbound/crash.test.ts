@@ -39,6 +39,12 @@ function startWorker(dbPath: string, leaseMs: number): Promise<ChildProcess> {
   });
 }
 
+/** Resolves when the child has exited (at once if it already has). */
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
 async function until(condition: () => boolean | Promise<boolean>, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await condition())) {
@@ -69,8 +75,10 @@ describe('crash safety with the SQLite store', () => {
     const leaseMs = 1_000;
     const first = await startWorker(dbPath, leaseMs);
     await until(() => requests >= 200, 60_000);
+    expect(first.exitCode).toBeNull(); // still running: the kill lands mid-run, not after a crash of its own
     first.kill('SIGKILL');
-    await new Promise((resolve) => first.once('exit', resolve));
+    await exited(first);
+    expect(first.signalCode).toBe('SIGKILL');
     const deliveredBeforeKill = received.size;
     expect(deliveredBeforeKill).toBeLessThan(1000);
 
@@ -85,13 +93,14 @@ describe('crash safety with the SQLite store', () => {
         }
         return true;
       }, 30_000);
+      expect(second.exitCode).toBeNull(); // an idle worker process stays up until stopped
     } finally {
       second.kill('SIGTERM');
-      await new Promise((resolve) => second.once('exit', resolve));
+      await exited(second);
     }
     expect([...received].sort()).toEqual([...ids].sort());
     // At least once: the sends cut by the kill were sent again.
-    expect(requests).toBeGreaterThanOrEqual(1000);
+    expect(requests).toBeGreaterThan(1000);
     await publisher.stop();
     await store.close();
     await receiver.close();
