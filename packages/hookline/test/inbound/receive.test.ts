@@ -20,7 +20,7 @@ interface Vector {
   challengeBody?: string;
   challengeResponse?: unknown;
 }
-const vectors = (JSON.parse(readFileSync('/work/shared/vectors/providers.json', 'utf8')) as { vectors: Vector[] }).vectors;
+const vectors = (JSON.parse(readFileSync(new URL('../../../../../shared/vectors/providers.json', import.meta.url), 'utf8')) as { vectors: Vector[] }).vectors;
 const vector = (provider: string, index = 0): Vector => vectors.filter((v) => v.provider === provider)[index]!;
 
 const encode = (value: string): Uint8Array => new TextEncoder().encode(value);
