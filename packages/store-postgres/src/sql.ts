@@ -8,6 +8,23 @@ export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,49}$/;
 
 const DUE = `status = 'pending' AND next_attempt_at <= $1 AND (lease_expires_at IS NULL OR lease_expires_at <= $1)`;
 
+/** The endpoints owning the earliest due deliveries, skipping endpoints at their limit and those in $3. */
+function CANDIDATES(s: string): string {
+  return `
+      WITH saturated AS (
+        SELECT endpoint_id FROM ${s}.deliveries
+        WHERE status = 'pending' AND lease_owner IS NOT NULL AND lease_expires_at > $1
+        GROUP BY endpoint_id HAVING count(*) >= $2
+      ), earliest AS (
+        SELECT endpoint_id, next_attempt_at FROM ${s}.deliveries
+        WHERE ${DUE} AND NOT (endpoint_id = ANY ($3::text[])) AND endpoint_id NOT IN (SELECT endpoint_id FROM saturated)
+        ORDER BY next_attempt_at, id LIMIT $4
+      ), owners AS (
+        SELECT endpoint_id, min(next_attempt_at) AS first_due, (sum(count(*)) OVER ())::int AS looked
+        FROM earliest GROUP BY endpoint_id
+      )`;
+}
+
 export function migrations(s: string): string[] {
   return [
     `
@@ -111,24 +128,26 @@ export function statements(s: string) {
       RETURNING d.*`,
 
     /**
-     * $1 now, $2 perEndpointLimit, $3 endpoints already considered, $4 rows to look at, $5 lock namespace.
-     * The endpoints owning the earliest due deliveries (skipping those at their limit), each with how many of the rows
-     * looked at are its, and whether this transaction got its per-endpoint advisory lock (try-lock: never waits).
+     * $1 now, $2 perEndpointLimit, $3 endpoints already held, $4 rows to look at, $5 lock namespace, $6 endpoints wanted.
+     * Among the endpoints owning the earliest due deliveries (skipping those at their limit), try-locks each endpoint's
+     * advisory lock in due order until $6 are held: a claimer for one delivery holds one endpoint, not every endpoint
+     * in sight, and an endpoint locked by another claimer is passed over. The filter sits outside the ordered
+     * sub-select (volatile, so never pushed down), so the LIMIT stops the locking. `looked` counts the due rows seen.
      */
-    claimCandidates: `
-      WITH saturated AS (
-        SELECT endpoint_id FROM ${s}.deliveries
-        WHERE status = 'pending' AND lease_owner IS NOT NULL AND lease_expires_at > $1
-        GROUP BY endpoint_id HAVING count(*) >= $2
-      ), earliest AS (
-        SELECT endpoint_id FROM ${s}.deliveries
-        WHERE ${DUE} AND NOT (endpoint_id = ANY ($3::text[])) AND endpoint_id NOT IN (SELECT endpoint_id FROM saturated)
-        ORDER BY next_attempt_at, id LIMIT $4
-      ), owners AS (
-        SELECT endpoint_id, count(*)::int AS rows FROM earliest GROUP BY endpoint_id
-      )
-      SELECT endpoint_id, rows, pg_try_advisory_xact_lock(hashtext($5), hashtext(endpoint_id)) AS locked
-      FROM owners ORDER BY endpoint_id`,
+    claimCandidates: `${CANDIDATES(s)}
+      SELECT endpoint_id, looked FROM (SELECT * FROM owners ORDER BY first_due, endpoint_id) ordered
+      WHERE pg_try_advisory_xact_lock(hashtext($5), hashtext(endpoint_id))
+      LIMIT $6`,
+
+    /**
+     * Same parameters; used when every candidate was busy: waits for the earliest-due endpoint's lock. Safe from
+     * deadlock because the transaction holds no other lock yet; it turns a busy endpoint into a short queue instead
+     * of an empty claim (and an idle worker).
+     */
+    claimWaitForFirst: `${CANDIDATES(s)}
+      SELECT endpoint_id, looked, pg_advisory_xact_lock(hashtext($5), hashtext(endpoint_id))::text AS waited
+      FROM (SELECT * FROM owners ORDER BY first_due, endpoint_id LIMIT 1) first
+      WHERE $6::int > 0`,
 
     /**
      * $1 now, $2 owner, $3 lease expiry, $4 remaining limit, $5 perEndpointLimit, $6 endpoints whose lock we hold.

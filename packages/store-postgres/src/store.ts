@@ -346,19 +346,19 @@ export class PostgresStore implements DeliveryStore {
     }
     const claimed = await this.#transaction(async (client) => {
       const taken: DeliveryRecord[] = [];
-      const considered: string[] = [];
+      const held: string[] = [];
       const scan = Math.max(100, limit * 4);
       for (let round = 0; round < 8 && taken.length < limit; round++) {
-        const { rows: candidates } = await client.query(this.#sql.claimCandidates, [now, perEndpointLimit, considered, scan, `${this.schema}:claim`]);
-        considered.push(...candidates.map((r: Row) => r.endpoint_id as string));
-        const locked = candidates.filter((r: Row) => r.locked === true).map((r: Row) => r.endpoint_id as string);
-        if (locked.length > 0) {
-          const { rows } = await client.query(this.#sql.claimWithinLimits, [now, owner, now + leaseMs, limit - taken.length, perEndpointLimit, locked]);
-          taken.push(...rows.map(toDelivery));
-        }
-        // Fewer rows than looked for: every due delivery of an endpoint not yet considered has been seen.
-        const looked = candidates.reduce((sum: number, r: Row) => sum + num(r.rows), 0);
-        if (looked < scan) break;
+        const params = [now, perEndpointLimit, held, scan, `${this.schema}:claim`, limit - taken.length];
+        let { rows: locked } = await client.query(this.#sql.claimCandidates, params);
+        if (locked.length === 0 && round === 0) ({ rows: locked } = await client.query(this.#sql.claimWaitForFirst, params));
+        if (locked.length === 0) break;
+        const endpointIds = locked.map((r: Row) => r.endpoint_id as string);
+        held.push(...endpointIds);
+        const { rows } = await client.query(this.#sql.claimWithinLimits, [now, owner, now + leaseMs, limit - taken.length, perEndpointLimit, endpointIds]);
+        taken.push(...rows.map(toDelivery));
+        // Fewer due rows than looked for: nothing further down the queue.
+        if (num(locked[0]?.looked) < scan) break;
       }
       return taken;
     }, { asyncCommit: true });

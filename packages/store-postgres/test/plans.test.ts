@@ -76,7 +76,8 @@ describe(`query plans at ${ROWS.toLocaleString('en-US')} deliveries`, () => {
   });
 
   it('claims within per-endpoint limits through partial indexes', async () => {
-    expect(seqScans(await plan(sql.claimCandidates, [now, 5, ['ep_1', 'ep_2'], 200, 'plans:claim']))).toEqual([]);
+    expect(seqScans(await plan(sql.claimCandidates, [now, 5, ['ep_1', 'ep_2'], 200, 'plans:claim', 16]))).toEqual([]);
+    expect(seqScans(await plan(sql.claimWaitForFirst, [now, 5, [], 200, 'plans:claim', 16]))).toEqual([]);
     const endpoints = Array.from({ length: 20 }, (_, i) => `ep_${i * 10}`);
     const nodes = await plan(sql.claimWithinLimits, [now, 'w1', now + 30_000, 50, 5, endpoints]);
     expect(seqScans(nodes)).toEqual([]);
