@@ -272,7 +272,10 @@ async function endToEnd() {
       done = arrivalOf(DELIVERIES);
       start = now();
       await lanes(DELIVERIES, (n) => publisher.publish({ type: `bench.${n % ENDPOINTS}`, data: EVENT_DATA }));
-      rows.push({ name: `hookline postgres, ${workers} worker process${workers > 1 ? 'es' : ''}`, value: (DELIVERIES * 1000) / ((await done).done - start) });
+      const publishedAt = now();
+      const deliveredAt = (await done).done;
+      rows.push({ name: `hookline postgres, ${workers} worker process${workers > 1 ? 'es' : ''}`, value: (DELIVERIES * 1000) / (deliveredAt - start) });
+      console.log(`(hookline, ${workers} worker${workers > 1 ? 's' : ''}: publishing took ${Math.round(publishedAt - start)} ms, the last delivery came ${Math.round(deliveredAt - publishedAt)} ms after)`);
       if (workers === 2) {
         // Latency at a steady 200 events per second, both workers running.
         const events = 1_000;
@@ -311,7 +314,10 @@ async function endToEnd() {
     done = arrivalOf(DELIVERIES);
     start = now();
     await lanes(DELIVERIES, (n) => boss.send('deliveries', { id: `job_${n}`, body: { version: 'v1', webhookId: `job_${n}`, event: `bench.${n % ENDPOINTS}`, payload: EVENT_DATA } }));
-    rows.push({ name: 'pg-boss, 1 worker process', value: (DELIVERIES * 1000) / ((await done).done - start) });
+    const sentAt = now();
+    const workedAt = (await done).done;
+    rows.push({ name: 'pg-boss, 1 worker process', value: (DELIVERIES * 1000) / (workedAt - start) });
+    console.log(`(pg-boss: sending took ${Math.round(sentAt - start)} ms, the last job was worked ${Math.round(workedAt - sentAt)} ms after)`);
     bossWorker.child.disconnect();
     await boss.stop({ graceful: false, wait: true });
   } finally {
