@@ -585,13 +585,14 @@ export class PostgresStore implements DeliveryStore {
       client.release();
       return result;
     } catch (error) {
-      client.off('error', onClientError);
       let broken: Error | boolean = false;
       try {
         await client.query('ROLLBACK');
       } catch (rollbackError) {
         broken = rollbackError instanceof Error ? rollbackError : true;
       }
+      // Only now: the connection can still emit 'error' while ROLLBACK is in flight.
+      client.off('error', onClientError);
       client.release(broken);
       throw translate(error);
     }

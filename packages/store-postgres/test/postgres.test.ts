@@ -158,6 +158,33 @@ describe('several processes sharing one schema', () => {
   });
 });
 
+describe('a connection killed mid-claim', () => {
+  it('rejects that claim with store_unavailable, never crashes the process, and the next claim works', async () => {
+    const schema = schemaFor('killed');
+    const errors: unknown[] = [];
+    const store = await createPostgresStore({ connectionString: DATABASE_URL, schema, poolSize: 2, onError: (e) => errors.push(e) });
+    await store.createMessage({ message: { id: 'm_k', tenant: 'acme', type: 't', data: {}, createdAt: T0 }, deliveries: deliveriesFor('m_k', ['ep_k'], 2) });
+    // Hold the endpoint's claim lock elsewhere, so the claim waits on it, then kill the waiting connection: the server
+    // answers the in-flight statement with an error and closes the socket while the store rolls back.
+    const holder = await admin.connect();
+    await holder.query('SELECT pg_advisory_lock(hashtext($1), hashtext($2))', [`${schema}:claim`, 'ep_k']);
+    const claim = store.claimDue({ now: T0 + 10, owner: 'w1', leaseMs: 1000, limit: 1, perEndpointLimit: 2 });
+    await until(async () => {
+      const { rowCount } = await admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
+        [`hookline:${schema}`],
+      );
+      return rowCount === 1;
+    });
+    await expect(claim).rejects.toMatchObject({ code: 'store_unavailable' });
+    await holder.query('SELECT pg_advisory_unlock(hashtext($1), hashtext($2))', [`${schema}:claim`, 'ep_k']);
+    holder.release();
+    const next = await store.claimDue({ now: T0 + 10, owner: 'w1', leaseMs: 1000, limit: 1, perEndpointLimit: 2 });
+    expect(next.map((d) => d.id)).toEqual(['dlv_m_k_ep_k_0']);
+    await store.close();
+  });
+});
+
 async function waitForListener(schema: string, count: number): Promise<void> {
   await until(async () => {
     const { rows } = await admin.query(
