@@ -61,6 +61,76 @@ describe('opening a SQLite file', () => {
   });
 });
 
+/** Bundles a child-process script with the workspace sources, so a child never runs a stale dist/. */
+async function bundle(entry: string, outfile: string): Promise<void> {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['better-sqlite3'],
+    alias: {
+      '@hookline/store-sqlite': join(root, 'packages/store-sqlite/src/index.ts'),
+      '@hookline/store': join(root, 'packages/store/src/index.ts'),
+      '@hookline/errors': join(root, 'packages/errors/src/index.ts'),
+    },
+    nodePaths: [join(root, 'node_modules')],
+    logLevel: 'silent',
+  });
+}
+
+function runChild(script: string, args: string[]): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_PATH: join(root, 'node_modules') } });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => (out += chunk));
+    child.on('exit', (code) => (code === 0 ? resolve(out.split('\n').filter(Boolean)) : reject(new Error(`child exited with ${code}`))));
+  });
+}
+
+describe('several processes sharing one file', () => {
+  it('never lease one delivery twice when claiming at the same time', async () => {
+    const path = join(dir, 'shared.db');
+    const store = createSqliteStore({ path });
+    const deliveries = Array.from({ length: 600 }, (_, i) => ({
+      id: `dlv_${String(i).padStart(4, '0')}`, tenant: 'acme', messageId: 'msg_shared', endpointId: `ep_${i % 3}`,
+      status: 'pending' as const, attemptCount: 0, nextAttemptAt: T0 + i, createdAt: T0, updatedAt: T0,
+    }));
+    await store.createMessage({ message: { id: 'msg_shared', tenant: 'acme', type: 't', data: {}, createdAt: T0 }, deliveries });
+    await store.close();
+    const entry = join(dir, 'claimer-entry.ts');
+    const claimer = join(dir, 'claimer.cjs');
+    writeFileSync(
+      entry,
+      `
+      import { createSqliteStore } from '@hookline/store-sqlite';
+      const [path, owner, startAt] = process.argv.slice(2);
+      const store = createSqliteStore({ path });
+      void (async () => {
+        // Every claimer starts at the same moment, so their transactions really overlap.
+        while (Date.now() < Number(startAt)) await new Promise((resolve) => setImmediate(resolve));
+        for (;;) {
+          const claimed = await store.claimDue({ now: ${T0 + 10_000}, owner, leaseMs: 60_000, limit: 3, perEndpointLimit: 1000 });
+          if (claimed.length === 0) break;
+          for (const d of claimed) process.stdout.write(d.id + '\\n');
+        }
+        await store.close();
+      })();
+      `,
+    );
+    await bundle(entry, claimer);
+    const startAt = String(Date.now() + 1500);
+    const outputs = await Promise.all(['p1', 'p2', 'p3', 'p4'].map((owner) => runChild(claimer, [path, owner, startAt])));
+    const claimed = outputs.flat();
+    expect(claimed).toHaveLength(600);
+    expect(new Set(claimed).size).toBe(600);
+    expect(outputs.every((lines) => lines.length > 0)).toBe(true);
+  });
+});
+
 describe('a process killed mid-run', () => {
   let worker: string;
 
@@ -104,22 +174,7 @@ describe('a process killed mid-run', () => {
       })();
       `,
     );
-    await build({
-      entryPoints: [entry],
-      outfile: worker,
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-      external: ['better-sqlite3'],
-      alias: {
-        '@hookline/store-sqlite': join(root, 'packages/store-sqlite/src/index.ts'),
-        '@hookline/store': join(root, 'packages/store/src/index.ts'),
-        '@hookline/errors': join(root, 'packages/errors/src/index.ts'),
-      },
-      nodePaths: [join(root, 'node_modules')],
-      logLevel: 'silent',
-    });
+    await bundle(entry, worker);
   });
 
   it('leaves every pending delivery claimable after SIGKILL, including those it held leases on', async () => {
