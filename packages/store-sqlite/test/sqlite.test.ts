@@ -111,7 +111,7 @@ describe('several processes sharing one file', () => {
       const store = createSqliteStore({ path });
       void (async () => {
         // Every claimer starts at the same moment, so their transactions really overlap.
-        while (Date.now() < Number(startAt)) await new Promise((resolve) => setImmediate(resolve));
+        while (Date.now() < Number(startAt)) await new Promise((resolve) => setTimeout(resolve, 1));
         for (;;) {
           const claimed = await store.claimDue({ now: ${T0 + 10_000}, owner, leaseMs: 60_000, limit: 3, perEndpointLimit: 1000 });
           if (claimed.length === 0) break;
