@@ -178,6 +178,24 @@ describe('delivery', () => {
     await ok;
   });
 
+  it('honours Retry-After on a 503 and clamps a huge one to maxRetryAfterMs', async () => {
+    const answers: Array<[number, Record<string, string>]> = [[503, { 'retry-after': '30' }], [503, { 'retry-after': '999999' }], [200, {}]];
+    const r = await receiver((_req, res) => {
+      const [status, headers] = answers.shift()!;
+      res.writeHead(status, headers).end();
+    });
+    const { dispatcher, time } = await started({ maxRetryAfterMs: 3_600_000 });
+    await dispatcher.createEndpoint({ name: 'maintenance', url: r.url, triggers: ['*'] });
+    const first = nextEvent(dispatcher, 'delivery.failed');
+    await dispatcher.publish({ type: 't', data: {} });
+    const e1 = await first;
+    expect(e1.nextAttemptAt - time.now).toBe(30_000);
+    const second = nextEvent(dispatcher, 'delivery.failed');
+    await settle();
+    time.advance(30_000);
+    expect((await second).nextAttemptAt - time.now).toBe(3_600_000);
+  });
+
   it('raises the first retry to 60 s after a 429 without Retry-After', async () => {
     const r = await receiver((_req, res) => res.writeHead(429).end());
     const { dispatcher, time } = await started();
@@ -576,6 +594,32 @@ describe('endpoints', () => {
     const token = String(r.requests[0]!.headers.authorization).slice('Bearer '.length);
     const jwks = createLocalJWKSet((await dispatcher.jwks()) as Parameters<typeof createLocalJWKSet>[0]);
     expect((await jwtVerify(token, jwks, { issuer: 'globex.acme.example' })).payload.iss).toBe('globex.acme.example');
+  });
+});
+
+describe('catalog and logs', () => {
+  it('lists the event catalog with a schema and an example per type', async () => {
+    const { dispatcher } = await setup();
+    const types = dispatcher.eventTypes();
+    const test = types.find((t) => t.type === 'c1.webhooks.v1.PayloadTest');
+    expect(test).toMatchObject({ description: expect.any(String), schema: expect.any(Object) });
+    expect(types.map((t) => t.type)).toContain('c1.webhooks.v1.PayloadProvisionStep');
+  });
+
+  it('never writes a secret, a token or a body to the log', async () => {
+    const lines: string[] = [];
+    const collect = (fields: Record<string, unknown>, message: string) => lines.push(`${message} ${JSON.stringify(fields)}`);
+    const r = await receiver((_req, res) => res.writeHead(410).end('gone'));
+    const { dispatcher } = await started({ logger: { info: collect, warn: collect, error: collect } });
+    const { secret } = await dispatcher.createEndpoint({ name: 'sw', url: r.url, triggers: ['*'], auth: { type: 'standard-webhooks' } });
+    await dispatcher.createEndpoint({ name: 'b', url: r.url, triggers: ['*'], auth: { type: 'bearer', token: 'tok_supersecretvalue' } });
+    const disabled = nextEvent(dispatcher, 'endpoint.disabled');
+    await dispatcher.publish({ type: 't', data: { marker: 'body-marker-123' } });
+    await disabled;
+    await settle();
+    expect(lines.length).toBeGreaterThan(0);
+    const all = lines.join('\n');
+    for (const needle of [secret!.slice(6), 'tok_supersecretvalue', 'body-marker-123', 'Bearer', 'v1,']) expect(all).not.toContain(needle);
   });
 });
 
