@@ -1,5 +1,5 @@
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,11 +14,16 @@ const root = join(here, '../../../..');
 const bundle = join(here, '.crash-dispatcher.mjs');
 const workDir = mkdtempSync(join(tmpdir(), 'hookline-crash-'));
 
+const dependencies = ['errors', 'signer', 'templater', 'matcher', 'schemas', 'store', 'store-sqlite'];
+
 beforeAll(() => {
-  // The worker runs the BUILT packages: build the dependencies, then bundle the dispatcher against their dist.
-  execFileSync('npx', ['turbo', 'run', 'build', '--filter=@hookline/store-sqlite...', '--filter=hookline^...', '--output-logs=errors-only'], {
-    cwd: root, stdio: 'ignore',
-  });
+  // The worker runs the BUILT packages: build the dependencies when a dist is missing (`npm test` builds first),
+  // then bundle the dispatcher from source against their dist.
+  if (dependencies.some((name) => !existsSync(join(root, 'packages', name, 'dist', 'index.js')))) {
+    execFileSync('npx', ['turbo', 'run', 'build', '--filter=@hookline/store-sqlite...', '--filter=hookline^...', '--output-logs=errors-only'], {
+      cwd: root, stdio: 'ignore',
+    });
+  }
   execFileSync(join(root, 'node_modules/.bin/esbuild'), [
     join(here, '../../src/outbound/index.ts'), '--bundle', '--platform=node', '--format=esm', `--outfile=${bundle}`,
     '--packages=external', '--log-level=error',
