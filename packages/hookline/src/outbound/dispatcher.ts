@@ -384,6 +384,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   let wantedFree = 1;
   const claimBatch = Math.max(1, Math.floor(concurrency / 4));
   let purging = false;
+  let purgeRun: Promise<void> = Promise.resolve();
   const inFlight = new Map<string, { done: Promise<void>; abort: AbortController }>();
 
   /** `minFree` > 1 batches claims after a finished send: one claim per few completions, not one per completion. */
@@ -481,13 +482,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     if (purging || now < nextPurgeAt) return;
     purging = true;
     nextPurgeAt = now + purgeIntervalMs;
-    void (async () => {
+    purgeRun = (async () => {
       try {
         let total = 0;
-        for (let round = 0; round < 20; round++) {
+        // Small batches until nothing is left, yielding between them so sends keep flowing during a big purge.
+        while (running) {
           const deleted = await store.purge({ before: now - retentionMs, now, limit: 500 });
           total += deleted;
           if (deleted === 0) break;
+          await new Promise((resolve) => setImmediate(resolve));
         }
         if (total > 0) logger.info({ deleted: total, workerId }, 'Purged old history.');
       } catch (error) {
@@ -770,6 +773,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       if (idleTimer !== undefined) timers.clearTimeout(idleTimer);
       idleTimer = undefined;
       while (pumping) await new Promise((resolve) => setImmediate(resolve));
+      await purgeRun;
       const pending = [...inFlight.values()];
       if (pending.length > 0) {
         let graceTimer: NodeJS.Timeout | undefined;
