@@ -64,7 +64,7 @@ export class RequestBuilder {
   body(endpoint: EndpointRecord, event: OutgoingEvent, callbackUrl: string): string {
     if (endpoint.bodyTemplate === undefined) return JSON.stringify(envelope(event, callbackUrl));
     const template = cached(this.#templates, `${endpoint.id}:${endpoint.updatedAt}`, () => compileTemplate(endpoint.bodyTemplate!));
-    return template.render(templateContext(event, callbackUrl)).text;
+    return template.renderText(templateContext(event, callbackUrl));
   }
 
   async prepare(endpoint: EndpointRecord, event: OutgoingEvent, callbackUrl: string): Promise<PreparedRequest> {
