@@ -13,15 +13,15 @@ for (const group of ['packages', 'apps']) {
     if (!existsSync(join(dir, 'package.json'))) continue;
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
     if (!pkg.scripts?.test) continue;
-    const file = join(dir, '.vitest-report.json');
-    if (!existsSync(file)) {
-      missing.push(dir);
-      continue;
+    // One report per vitest run: `.vitest-report.json`, plus `.vitest-report-<name>.json` for runs kept apart.
+    const reports = readdirSync(dir).filter((f) => /^\.vitest-report(-[a-z0-9-]+)?\.json$/.test(f));
+    if (!reports.includes('.vitest-report.json')) missing.push(dir);
+    for (const file of reports) {
+      const report = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+      passed += report.numPassedTests;
+      failed += report.numFailedTests;
+      skipped += report.numPendingTests + (report.numTodoTests ?? 0);
     }
-    const report = JSON.parse(readFileSync(file, 'utf8'));
-    passed += report.numPassedTests;
-    failed += report.numFailedTests;
-    skipped += report.numPendingTests + (report.numTodoTests ?? 0);
   }
 }
 if (missing.length) console.log(`no test report from: ${missing.join(', ')}`);
