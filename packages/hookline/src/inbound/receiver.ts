@@ -36,6 +36,26 @@ export type ReceiveOutcome =
   | { status: 'duplicate'; id: string }
   | { status: 'ignored'; reason: 'unmatched'; id?: string };
 
+const JSON_TYPE = /^\s*application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+const utf8 = new TextDecoder();
+
+/**
+ * A verified body whose Content-Type says JSON but which does not parse is the sender's bug: answer 400 `invalid_json`
+ * rather than hand the app a string it did not expect. Checked before the delivery id is remembered, so a corrected
+ * retry with the same id is still accepted.
+ */
+function assertJsonIfDeclared(request: HookRequest, payload: unknown, rawBody: Uint8Array): void {
+  if (typeof payload !== 'string') return;
+  const contentType = request.headers['content-type'];
+  const declared = Array.isArray(contentType) ? contentType[0] : contentType;
+  if (declared === undefined || !JSON_TYPE.test(declared)) return;
+  try {
+    JSON.parse(utf8.decode(rawBody));
+  } catch {
+    throw new HooklineError('invalid_json', 'The body is declared as JSON (Content-Type) but is not valid JSON.');
+  }
+}
+
 interface CompiledSource {
   key: string;
   verifier: Verifier;
@@ -101,6 +121,7 @@ export function createReceiver(options: ReceiverOptions): Receiver {
         return { status: result.response.status, headers: { ...result.response.headers }, body: result.response.body };
       }
       await markVerified(record);
+      assertJsonIfDeclared(request, result.payload, result.rawBody);
 
       const receivedAt = now();
       const id = result.id === undefined || result.id === '' ? undefined : result.id;

@@ -324,13 +324,28 @@ describe('receive: matches, size and shape', () => {
     expect((json(response) as { error: { code: string } }).error.code).toBe('not_found');
   });
 
-  it('hands a signed but malformed JSON body over as text rather than failing', async () => {
+  it('refuses a signed body declared as JSON that does not parse with 400 invalid_json, and accepts the corrected retry', async () => {
+    const { hooks } = receiverHookline();
+    const source = await hooks.createSource({ name: 'repo', platform: 'github', config: { secret: 's' } });
+    const seen: unknown[] = [];
+    hooks.on(source.id, (event) => void seen.push(event.payload));
+    const broken = await hooks.handle(githubRequest({ url: source.path, secret: 's', body: '{"unterminated', deliveryId: 'm-1' }));
+    expect(broken.status).toBe(400);
+    expect((json(broken) as { error: { code: string } }).error.code).toBe('invalid_json');
+    expect(seen).toEqual([]);
+    // The id was not remembered for the refused body, so the sender's fixed retry goes through.
+    const fixed = await hooks.handle(githubRequest({ url: source.path, secret: 's', body: '{"fixed":true}', deliveryId: 'm-1' }));
+    expect(json(fixed)).toEqual({ status: 'accepted', id: 'm-1' });
+    expect(seen).toEqual([{ fixed: true }]);
+  });
+
+  it('hands a signed body that is not declared as JSON over as text', async () => {
     const { hooks } = receiverHookline();
     const source = await hooks.createSource({ name: 'repo', platform: 'github', config: { secret: 's' } });
     const waiting = hooks.waitFor(source.id, { timeoutMs: 1000 });
-    const response = await hooks.handle(githubRequest({ url: source.path, secret: 's', body: '{"unterminated', deliveryId: 'm-1' }));
-    expect(json(response)).toEqual({ status: 'accepted', id: 'm-1' });
-    expect((await waiting).payload).toBe('{"unterminated');
+    const request = githubRequest({ url: source.path, secret: 's', body: 'plain words', deliveryId: 'm-2', headers: { 'content-type': 'text/plain' } });
+    expect(json(await hooks.handle(request))).toEqual({ status: 'accepted', id: 'm-2' });
+    expect((await waiting).payload).toBe('plain words');
   });
 
   it('answers 200 even when a handler throws, and still runs the other handlers', async () => {
