@@ -110,6 +110,12 @@ export function migrations(s: string): string[] {
     );
     CREATE INDEX seen_ids_by_expiry ON ${s}.seen_ids (expires_at);
     `,
+    `
+    -- callback expiry: find each awaiting delivery's callback, and walk awaiting deliveries oldest first
+    -- COLLATE "C", as deliveries.id: the join below compares in that collation, which a default-collation index cannot serve.
+    CREATE INDEX callbacks_by_delivery ON ${s}.callbacks ((delivery_id COLLATE "C"));
+    CREATE INDEX deliveries_awaiting_callback ON ${s}.deliveries (updated_at, id) WHERE status = 'awaiting_callback';
+    `,
   ];
 }
 
@@ -255,6 +261,27 @@ export function statements(s: string) {
       )
       SELECT (SELECT count(*) FROM gone_callbacks) + (SELECT count(*) FROM gone_deliveries)
         + (SELECT count(*) FROM gone_messages) AS n`,
+
+    /**
+     * $1 now, $2 before, $3 limit, $4 reason. Awaiting deliveries whose callback lapsed unanswered (or that never got
+     * one), oldest first; `was` is the `updated_at` before the change, to return them in that order.
+     */
+    expireAwaitingCallbacks: `
+      WITH lapsed AS (
+        -- LATERAL: one index lookup per awaiting delivery, never a hash over every callback.
+        SELECT d.id, d.updated_at AS was FROM ${s}.deliveries d
+        LEFT JOIN LATERAL (
+          SELECT c.answered_at, c.expires_at FROM ${s}.callbacks c WHERE c.delivery_id COLLATE "C" = d.id LIMIT 1
+        ) c ON true
+        WHERE d.status = 'awaiting_callback' AND CASE
+          WHEN c.expires_at IS NULL THEN d.updated_at < $2
+          ELSE c.answered_at IS NULL AND c.expires_at <= $1 END
+        ORDER BY d.updated_at, d.id LIMIT $3
+        FOR UPDATE OF d SKIP LOCKED
+      )
+      UPDATE ${s}.deliveries d SET status = 'exhausted', last_error = $4, lease_owner = NULL, lease_expires_at = NULL, updated_at = $1
+      FROM lapsed WHERE d.id = lapsed.id
+      RETURNING d.*, lapsed.was`,
 
     /** $1 now, $2 limit. */
     purgeSeenIds: `

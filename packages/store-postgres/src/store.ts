@@ -3,7 +3,7 @@ import { HooklineError } from '@hookline/errors';
 import { decodeCursor, pageLimit, toPage } from '@hookline/store';
 import type {
   AttemptQuery, AttemptRecord, CallbackAnswerResult, CallbackRecord, ClaimOptions, DeliveryOutcome, DeliveryRecord,
-  DeliveryStatus, DeliveryStore, EndpointRecord, InboundSourceRecord, JsonValue, MessageRecord, Page, PageQuery,
+  DeliveryStatus, DeliveryStore, EndpointRecord, ExpireCallbacksOptions, InboundSourceRecord, JsonValue, MessageRecord, Page, PageQuery,
 } from '@hookline/store';
 import { SCHEMA_NAME, migrations, statements, type Statements } from './sql.js';
 
@@ -419,6 +419,15 @@ export class PostgresStore implements DeliveryStore {
     const { rows } = await this.#query(this.#sql.nextDueAt, []);
     const at = rows[0]?.at;
     return at === null || at === undefined ? undefined : num(at);
+  }
+
+  async expireAwaitingCallbacks(options: ExpireCallbacksOptions): Promise<DeliveryRecord[]> {
+    const { now, before, limit, reason } = options;
+    if (limit <= 0) return [];
+    const { rows } = await this.#query(this.#sql.expireAwaitingCallbacks, [now, before, limit, reason]);
+    return rows
+      .sort((a, b) => num(a.was) - num(b.was) || (String(a.id) < String(b.id) ? -1 : String(a.id) > String(b.id) ? 1 : 0))
+      .map(toDelivery);
   }
 
   // ------------------------------------------------------------------ attempts

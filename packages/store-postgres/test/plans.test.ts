@@ -58,7 +58,12 @@ beforeAll(async () => {
     FROM generate_series(0, ${ROWS - 1}) AS i`);
   await client.query(`
     INSERT INTO ${s}.seen_ids (key, expires_at) SELECT 'seen_' || i, ${T0} + i FROM generate_series(0, ${ROWS - 1}) AS i`);
-  await client.query(`ANALYZE ${s}.messages, ${s}.deliveries, ${s}.attempts, ${s}.seen_ids`);
+  // Every awaiting delivery has its callback; half of them have lapsed by `now`.
+  await client.query(`
+    INSERT INTO ${s}.callbacks (token_hash, tenant, delivery_id, message_id, endpoint_id, expires_at)
+    SELECT 'hash_' || i, 'acme', 'dlv_' || i, 'msg_' || (i / 2), 'ep_' || (i % 200), ${T0} + i
+    FROM generate_series(1, ${ROWS - 1}, 20) AS i`);
+  await client.query(`ANALYZE ${s}.messages, ${s}.deliveries, ${s}.attempts, ${s}.seen_ids, ${s}.callbacks`);
 }, 120_000);
 
 afterAll(async () => {
@@ -101,6 +106,12 @@ describe(`query plans at ${ROWS.toLocaleString('en-US')} deliveries`, () => {
       expect(seqScans(nodes)).toEqual([]);
       expect(nodes.every((n) => n['Relation Name'] === 'attempts')).toBe(true);
     }
+  });
+
+  it('expires lapsed callbacks through the awaiting index, never scanning deliveries or callbacks', async () => {
+    const nodes = await plan(sql.expireAwaitingCallbacks, [now, now - 1000, 500, 'expired']);
+    expect(seqScans(nodes)).toEqual([]);
+    expect(nodes.map((n) => n['Index Name'])).toContain('deliveries_awaiting_callback');
   });
 
   it('purges in bounded batches without scanning deliveries, attempts or messages', async () => {

@@ -82,4 +82,11 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX seen_ids_by_expiry ON seen_ids (expires_at);
   `,
+  `
+  -- callback expiry: find each awaiting delivery's callback, and walk awaiting deliveries oldest first
+  ALTER TABLE callbacks ADD COLUMN delivery_id TEXT;
+  UPDATE callbacks SET delivery_id = json_extract(record, '$.deliveryId');
+  CREATE INDEX callbacks_by_delivery ON callbacks (delivery_id);
+  CREATE INDEX deliveries_awaiting_callback ON deliveries (updated_at, id) WHERE status = 'awaiting_callback';
+  `,
 ];

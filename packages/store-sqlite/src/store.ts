@@ -5,7 +5,8 @@ import { HooklineError } from '@hookline/errors';
 import { decodeCursor, pageLimit, toPage } from '@hookline/store';
 import type {
   AttemptQuery, AttemptRecord, CallbackAnswerResult, CallbackRecord, ClaimOptions, DeliveryOutcome, DeliveryRecord,
-  DeliveryStatus, DeliveryStore, EndpointRecord, InboundSourceRecord, JsonValue, MessageRecord, Page, PageQuery,
+  DeliveryStatus, DeliveryStore, EndpointRecord, ExpireCallbacksOptions, InboundSourceRecord, JsonValue, MessageRecord, Page,
+  PageQuery,
 } from '@hookline/store';
 import { MIGRATIONS } from './migrations.js';
 
@@ -301,6 +302,27 @@ export class SqliteStore implements DeliveryStore {
     return candidates.length === 0 ? undefined : Math.min(...candidates);
   }
 
+  async expireAwaitingCallbacks(options: ExpireCallbacksOptions): Promise<DeliveryRecord[]> {
+    const { now, before, limit, reason } = options;
+    if (limit <= 0) return [];
+    return this.#db.transaction(() => {
+      const lapsed = this.#sql(
+          `SELECT id FROM deliveries d
+           WHERE status = 'awaiting_callback' AND (
+             EXISTS (SELECT 1 FROM callbacks c WHERE c.delivery_id = d.id AND c.answered_at IS NULL AND c.expires_at <= @now)
+             OR (updated_at < @before AND NOT EXISTS (SELECT 1 FROM callbacks c WHERE c.delivery_id = d.id)))
+           ORDER BY updated_at, id LIMIT @limit`,
+        )
+        .pluck()
+        .all({ now, before, limit }) as string[];
+      const end = this.#sql(
+        `UPDATE deliveries SET status = 'exhausted', last_error = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+         WHERE id = ? RETURNING *`,
+      );
+      return lapsed.map((id) => toDelivery(end.get(reason, now, id) as DeliveryRow));
+    }).immediate();
+  }
+
   // ------------------------------------------------------------------ attempts
 
   async recordAttempt(attempt: AttemptRecord): Promise<void> {
@@ -336,8 +358,8 @@ export class SqliteStore implements DeliveryStore {
 
   async createCallback(callback: CallbackRecord): Promise<void> {
     try {
-      this.#sql('INSERT INTO callbacks (token_hash, message_id, expires_at, answered_at, record) VALUES (?, ?, ?, ?, ?)')
-        .run(callback.tokenHash, callback.messageId, callback.expiresAt, callback.answeredAt ?? null, JSON.stringify(callback));
+      this.#sql('INSERT INTO callbacks (token_hash, message_id, delivery_id, expires_at, answered_at, record) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(callback.tokenHash, callback.messageId, callback.deliveryId, callback.expiresAt, callback.answeredAt ?? null, JSON.stringify(callback));
     } catch (error) {
       if (isUniqueViolation(error)) throw new HooklineError('conflict', 'This callback token exists.', { cause: error });
       throw error;

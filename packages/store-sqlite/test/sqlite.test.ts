@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SQLITE_PATH, createSqliteStore } from '@hookline/store-sqlite';
+import { MIGRATIONS } from '../src/migrations.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'hookline-sqlite-'));
@@ -23,12 +24,12 @@ describe('opening a SQLite file', () => {
     const path = join(dir, 'nested', 'deeper', 'hookline.db');
     const store = createSqliteStore({ path });
     expect(existsSync(path)).toBe(true);
-    expect(store.schemaVersion).toBe(1);
+    expect(store.schemaVersion).toBe(MIGRATIONS.length);
     await store.close();
 
     const raw = new Database(path, { readonly: true });
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(raw.pragma('user_version', { simple: true })).toBe(1);
+    expect(raw.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     const tables = raw.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
     expect(tables).toEqual(['attempts', 'callbacks', 'deliveries', 'endpoints', 'messages', 'seen_ids', 'sources']);
     raw.close();
@@ -40,7 +41,7 @@ describe('opening a SQLite file', () => {
     await first.addSeenId('github:1', T0 + 1000, T0);
     await first.close();
     const second = createSqliteStore({ path });
-    expect(second.schemaVersion).toBe(1);
+    expect(second.schemaVersion).toBe(MIGRATIONS.length);
     expect(await second.addSeenId('github:1', T0 + 1000, T0 + 1)).toBe(false);
     await second.close();
   });
@@ -57,7 +58,32 @@ describe('opening a SQLite file', () => {
     expect(plan(`SELECT id FROM attempts WHERE started_at < 5 ORDER BY started_at LIMIT 10`)).toContain('INDEX attempts_by_started');
     expect(plan(`SELECT id FROM messages m WHERE created_at < 5 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status IN ('pending', 'awaiting_callback')) ORDER BY created_at, id LIMIT 10`))
       .not.toContain('SCAN d');
+    expect(plan(`SELECT id FROM deliveries d WHERE status = 'awaiting_callback' AND (EXISTS (SELECT 1 FROM callbacks c WHERE c.delivery_id = d.id AND c.answered_at IS NULL AND c.expires_at <= 5) OR (updated_at < 5 AND NOT EXISTS (SELECT 1 FROM callbacks c WHERE c.delivery_id = d.id))) ORDER BY updated_at, id LIMIT 10`))
+      .toMatch(/deliveries_awaiting_callback[\s\S]*callbacks_by_delivery/);
     raw.close();
+  });
+
+  it('upgrades a version-1 file so callbacks recorded before the upgrade still expire their deliveries', async () => {
+    const path = join(dir, 'v1.db');
+    const raw = new Database(path);
+    raw.exec(MIGRATIONS[0]!);
+    raw.pragma('user_version = 1');
+    raw.prepare(`INSERT INTO messages (id, tenant, type, created_at, data) VALUES ('msg_1', 'acme', 't', ?, '{}')`).run(T0);
+    raw.prepare(
+      `INSERT INTO deliveries (id, tenant, message_id, endpoint_id, status, attempt_count, next_attempt_at, created_at, updated_at)
+       VALUES ('dlv_1', 'acme', 'msg_1', 'ep_1', 'awaiting_callback', 1, ?, ?, ?)`,
+    ).run(T0, T0, T0);
+    const callback = { tokenHash: 'h1', tenant: 'acme', deliveryId: 'dlv_1', messageId: 'msg_1', endpointId: 'ep_1', expiresAt: T0 + 100 };
+    raw.prepare('INSERT INTO callbacks (token_hash, message_id, expires_at, answered_at, record) VALUES (?, ?, ?, NULL, ?)')
+      .run('h1', 'msg_1', T0 + 100, JSON.stringify(callback));
+    raw.close();
+
+    const store = createSqliteStore({ path });
+    expect(store.schemaVersion).toBe(MIGRATIONS.length);
+    // `before` far in the future: only the backfilled callback's expiry can hold the delivery back until T0 + 100.
+    expect(await store.expireAwaitingCallbacks({ now: T0 + 99, before: T0 + 1_000, limit: 10, reason: 'expired' })).toEqual([]);
+    expect((await store.expireAwaitingCallbacks({ now: T0 + 100, before: T0 + 1_000, limit: 10, reason: 'expired' })).map((d) => d.id)).toEqual(['dlv_1']);
+    await store.close();
   });
 });
 

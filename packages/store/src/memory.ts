@@ -2,7 +2,8 @@ import { HooklineError } from '@hookline/errors';
 import { decodeCursor, pageLimit, toPage, type CursorPosition } from './paging.js';
 import type {
   AttemptQuery, AttemptRecord, CallbackAnswerResult, CallbackRecord, ClaimOptions, DeliveryOutcome, DeliveryRecord,
-  DeliveryStatus, DeliveryStore, EndpointRecord, InboundSourceRecord, JsonValue, MessageRecord, Page, PageQuery,
+  DeliveryStatus, DeliveryStore, EndpointRecord, ExpireCallbacksOptions, InboundSourceRecord, JsonValue, MessageRecord, Page,
+  PageQuery,
 } from './types.js';
 
 const UNFINISHED: ReadonlySet<DeliveryStatus> = new Set(['pending', 'awaiting_callback']);
@@ -53,8 +54,12 @@ export class MemoryStore implements DeliveryStore {
   readonly #deliveries = new Map<string, DeliveryRecord>();
   /** Ids of pending deliveries, so claims never walk finished ones. */
   readonly #pending = new Set<string>();
+  /** Ids of deliveries awaiting a callback, so expiry never walks the rest. */
+  readonly #awaiting = new Set<string>();
   readonly #attempts = new Map<string, AttemptRecord>();
   readonly #callbacks = new Map<string, CallbackRecord>();
+  /** Delivery id to its callback's token hash (one callback per delivery: the token derives from the delivery id). */
+  readonly #callbackOfDelivery = new Map<string, string>();
   readonly #sources = new Map<string, InboundSourceRecord>();
   readonly #seenIds = new Map<string, number>();
   readonly #wakeListeners = new Set<() => void>();
@@ -224,6 +229,24 @@ export class MemoryStore implements DeliveryStore {
     return earliest;
   }
 
+  async expireAwaitingCallbacks(options: ExpireCallbacksOptions): Promise<DeliveryRecord[]> {
+    const { now, before, limit, reason } = options;
+    const closed: DeliveryRecord[] = [];
+    for (const id of this.#awaiting) {
+      const delivery = this.#deliveries.get(id) as DeliveryRecord;
+      const tokenHash = this.#callbackOfDelivery.get(id);
+      const callback = tokenHash === undefined ? undefined : this.#callbacks.get(tokenHash);
+      const lapsed = callback === undefined ? delivery.updatedAt < before : callback.answeredAt === undefined && callback.expiresAt <= now;
+      if (lapsed) closed.push(delivery);
+    }
+    closed.sort((a, b) => a.updatedAt - b.updatedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return closed.slice(0, Math.max(0, limit)).map((delivery) => {
+      delivery.lastError = reason;
+      this.#setStatus(delivery, 'exhausted', now);
+      return structuredClone(delivery);
+    });
+  }
+
   // ------------------------------------------------------------------ attempts
 
   async recordAttempt(attempt: AttemptRecord): Promise<void> {
@@ -248,6 +271,7 @@ export class MemoryStore implements DeliveryStore {
   async createCallback(callback: CallbackRecord): Promise<void> {
     if (this.#callbacks.has(callback.tokenHash)) throw new HooklineError('conflict', 'This callback token exists.');
     this.#callbacks.set(callback.tokenHash, structuredClone(callback));
+    this.#callbackOfDelivery.set(callback.deliveryId, callback.tokenHash);
   }
 
   async getCallback(tokenHash: string): Promise<CallbackRecord | undefined> {
@@ -335,12 +359,14 @@ export class MemoryStore implements DeliveryStore {
       for (const delivery of deliveriesByMessage.get(message.id) ?? []) {
         this.#deliveries.delete(delivery.id);
         this.#pending.delete(delivery.id);
+        this.#awaiting.delete(delivery.id);
         deleted += 1;
       }
     }
     for (const [hash, callback] of this.#callbacks) {
       if (!purgedMessages.has(callback.messageId)) continue;
       this.#callbacks.delete(hash);
+      if (this.#callbackOfDelivery.get(callback.deliveryId) === hash) this.#callbackOfDelivery.delete(callback.deliveryId);
       deleted += 1;
     }
 
@@ -375,6 +401,7 @@ export class MemoryStore implements DeliveryStore {
     for (const delivery of deliveries) {
       this.#deliveries.set(delivery.id, structuredClone(delivery));
       if (delivery.status === 'pending') this.#pending.add(delivery.id);
+      if (delivery.status === 'awaiting_callback') this.#awaiting.add(delivery.id);
     }
   }
 
@@ -385,6 +412,8 @@ export class MemoryStore implements DeliveryStore {
     delivery.updatedAt = now;
     if (status === 'pending') this.#pending.add(delivery.id);
     else this.#pending.delete(delivery.id);
+    if (status === 'awaiting_callback') this.#awaiting.add(delivery.id);
+    else this.#awaiting.delete(delivery.id);
   }
 
   #wake(): void {

@@ -650,6 +650,54 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreUn
       });
     });
 
+    describe('callback expiry', () => {
+      it('ends awaiting deliveries whose callback lapsed unanswered, oldest first, bounded by limit, and no others', async () => {
+        const ep = await store.createEndpoint(endpoint());
+        const m = message();
+        const awaiting = (updatedAt: number) => delivery(m.id, ep.id, { status: 'awaiting_callback', attemptCount: 1, updatedAt });
+        const [first, second, open, answered, orphan, youngOrphan] = [T0 + 1, T0 + 2, T0 + 3, T0, T0 + 10, T0 + 20].map(awaiting) as DeliveryRecord[];
+        const stillPending = delivery(m.id, ep.id, { status: 'pending' });
+        const succeeded = delivery(m.id, ep.id, { status: 'succeeded' });
+        const all = [first!, second!, open!, answered!, orphan!, youngOrphan!, stillPending, succeeded];
+        await store.createMessage({ message: m, deliveries: all });
+        const callbackOf = (d: DeliveryRecord, expiresAt: number) => callback({ deliveryId: d.id, messageId: m.id, endpointId: ep.id, expiresAt });
+        for (const d of [first!, second!, stillPending, succeeded]) await store.createCallback(callbackOf(d, T0 + 100));
+        const openCallback = callbackOf(open!, T0 + 101);
+        const answeredCallback = callbackOf(answered!, T0 + 100);
+        await store.createCallback(openCallback);
+        await store.createCallback(answeredCallback);
+        expect((await store.answerCallback(answeredCallback.tokenHash, { version: 'v1', approve: {} }, T0 + 50)).ok).toBe(true);
+
+        const options = { now: T0 + 100, before: T0 + 20, limit: 2, reason: 'callback_expired: no answer in time' };
+        const ended = (d: DeliveryRecord): DeliveryRecord => ({ ...d, status: 'exhausted', lastError: options.reason, updatedAt: T0 + 100 });
+        expect(await store.expireAwaitingCallbacks(options)).toEqual([ended(first!), ended(second!)]);
+        expect(await store.expireAwaitingCallbacks(options)).toEqual([ended(orphan!)]);
+        expect(await store.expireAwaitingCallbacks(options)).toEqual([]);
+
+        expect(await store.getDelivery(first!.id)).toEqual(ended(first!));
+        expect(await store.getDelivery(orphan!.id)).toEqual(ended(orphan!));
+        for (const untouched of [open!, answered!, youngOrphan!, stillPending, succeeded]) expect(await store.getDelivery(untouched.id)).toEqual(untouched);
+        expect(await store.answerCallback(openCallback.tokenHash, { version: 'v1', deny: {} }, T0 + 100)).toMatchObject({ ok: true });
+        expect(await store.expireAwaitingCallbacks({ ...options, now: T0 + 1_000 })).toEqual([]);
+      });
+
+      it('leaves an expired delivery unclaimable and lets purge remove its finished message', async () => {
+        const ep = await store.createEndpoint(endpoint());
+        const m = message({ createdAt: T0 });
+        const d = delivery(m.id, ep.id, { status: 'awaiting_callback', attemptCount: 1 });
+        await store.createMessage({ message: m, deliveries: [d] });
+        await store.createCallback(callback({ deliveryId: d.id, messageId: m.id, endpointId: ep.id, expiresAt: T0 + 100 }));
+        expect(await store.purge({ before: T0 + 5_000, now: T0 + 5_000, limit: 10 })).toBe(0);
+
+        expect(await store.expireAwaitingCallbacks({ now: T0 + 100, before: T0, limit: 10, reason: 'expired' })).toHaveLength(1);
+        expect(await store.claimDue({ now: T0 + 200, owner: 'w1', leaseMs: 1_000, limit: 10 })).toEqual([]);
+        expect(await store.nextDueAt()).toBeUndefined();
+        // message + delivery + callback
+        expect(await store.purge({ before: T0 + 5_000, now: T0 + 5_000, limit: 10 })).toBe(3);
+        expect(await store.getDelivery(d.id)).toBeUndefined();
+      });
+    });
+
     describe('inbound sources', () => {
       it('creates, reads by id alone, updates and deletes a source', async () => {
         const s = source();

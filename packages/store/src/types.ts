@@ -161,6 +161,18 @@ export interface DeliveryOutcome {
   lastError?: string | undefined;
 }
 
+/** Which `awaiting_callback` deliveries {@link DeliveryStore.expireAwaitingCallbacks} ends. */
+export interface ExpireCallbacksOptions {
+  /** The current time: a callback whose `expiresAt <= now` can no longer be answered. */
+  now: number;
+  /** A delivery awaiting a callback that was never recorded expires once its `updatedAt` is before this. */
+  before: number;
+  /** How many deliveries at most, oldest `updatedAt` first. */
+  limit: number;
+  /** Stored as the delivery's `lastError`, saying why it ended. */
+  reason: string;
+}
+
 export type CallbackAnswerResult =
   | { ok: true; callback: CallbackRecord }
   | { ok: false; reason: 'not_found' | 'expired' | 'already_answered' };
@@ -235,6 +247,15 @@ export interface DeliveryStore {
    * unleased delivery, or `leaseExpiresAt` of a leased one. Undefined when nothing is pending.
    */
   nextDueAt(): Promise<number | undefined>;
+
+  /**
+   * Ends deliveries whose callback window has closed: every `awaiting_callback` delivery whose callback is unanswered
+   * with `expiresAt <= now` (or that has no callback record and an `updatedAt` before `before`) becomes `exhausted`
+   * with `lastError` = `reason`, `updatedAt` = `now`, in one step per delivery, so an answer can never win after it.
+   * At most `limit`, oldest `updatedAt` first; returns them as stored after the change. Call again until it returns
+   * fewer than `limit`. Without this, such deliveries would stay unfinished and their messages never be purged.
+   */
+  expireAwaitingCallbacks(options: ExpireCallbacksOptions): Promise<DeliveryRecord[]>;
 
   // attempts (history)
   /** Records an attempt outside a delivery's lease (test webhooks). */
