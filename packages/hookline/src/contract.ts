@@ -92,6 +92,8 @@ export type OperationalEvent =
   | { type: 'delivery.failed'; delivery: DeliveryRecord; attempt: AttemptRecord; nextAttemptAt: number }
   | { type: 'delivery.exhausted'; delivery: DeliveryRecord; attempt: AttemptRecord }
   | { type: 'delivery.awaiting_callback'; delivery: DeliveryRecord; attempt: AttemptRecord }
+  /** No answer arrived on the callback URL before it expired: the delivery is now `exhausted` (reason in `lastError`). */
+  | { type: 'delivery.callback_expired'; delivery: DeliveryRecord }
   | { type: 'endpoint.disabled'; endpoint: Endpoint; reason: 'gone' | 'failing' }
   | { type: 'callback.received'; answer: CallbackAnswer }
   | { type: 'worker.error'; error: unknown };

@@ -484,6 +484,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     nextPurgeAt = now + purgeIntervalMs;
     purgeRun = (async () => {
       try {
+        await expireCallbacks(now);
         let total = 0;
         // Small batches until nothing is left, yielding between them so sends keep flowing during a big purge.
         while (running) {
@@ -500,6 +501,21 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         purging = false;
       }
     })();
+  }
+
+  /** Ends deliveries whose callback URL lapsed unanswered, so they finish and their messages can be purged. */
+  async function expireCallbacks(now: number): Promise<void> {
+    const reason = `callback_expired: no answer arrived on the callback URL within ${describeDuration(callbackTtlMs)}`;
+    const batch = 500;
+    while (running) {
+      const expired = await store.expireAwaitingCallbacks({ now, before: now - callbackTtlMs, limit: batch, reason });
+      for (const delivery of expired) {
+        logger.info({ tenant: delivery.tenant, deliveryId: delivery.id, endpointId: delivery.endpointId }, 'Callback expired unanswered; delivery exhausted.');
+        emit({ type: 'delivery.callback_expired', delivery });
+      }
+      if (expired.length < batch) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   async function deliver(delivery: DeliveryRecord, signal: AbortSignal): Promise<void> {
@@ -799,6 +815,15 @@ function newDelivery(id: string, message: MessageRecord, endpointId: string, now
     id, tenant: message.tenant, messageId: message.id, endpointId, status: 'pending', attemptCount: 0, nextAttemptAt: now,
     createdAt: now, updatedAt: now,
   };
+}
+
+/** `7 days`, `36 hours`, `90 minutes`, `45 seconds`: the largest whole unit, for messages people read. */
+function describeDuration(ms: number): string {
+  const units: Array<[string, number]> = [['day', DAY], ['hour', 3_600_000], ['minute', 60_000], ['second', 1_000]];
+  for (const [unit, size] of units) {
+    if (ms >= size && ms % size === 0) return `${ms / size} ${unit}${ms === size ? '' : 's'}`;
+  }
+  return `${ms} ms`;
 }
 
 function tenantOf(tenant: string | undefined): string {

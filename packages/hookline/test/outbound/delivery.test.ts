@@ -2,6 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { isHooklineError } from '@hookline/errors';
+import { MemoryStore } from '@hookline/store';
 import { nextEvent, setup, startReceiver, tick } from './helpers.js';
 
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
@@ -336,9 +337,9 @@ describe('delivery', () => {
 });
 
 describe('asynchronous completion', () => {
-  async function awaitingCallback() {
+  async function awaitingCallback(overrides: Parameters<typeof setup>[0] = {}) {
     const r = await receiver((_req, res) => res.writeHead(202).end());
-    const ctx = await started();
+    const ctx = await started(overrides);
     const { endpoint } = await ctx.dispatcher.createEndpoint({ name: 'provisioner', url: r.url, triggers: ['*'] });
     const awaiting = nextEvent(ctx.dispatcher, 'delivery.awaiting_callback');
     const { messageId } = await ctx.dispatcher.publish({ type: 'c1.webhooks.v1.PayloadProvisionStep', data: { taskId: 't1' } });
@@ -393,6 +394,56 @@ describe('asynchronous completion', () => {
     expect(await caught(dispatcher.handleCallback('../../etc', json({ version: 'v1', approve: {} })))).toMatchObject({ code: 'callback_not_found', status: 404 });
     time.advance(7 * 86_400_000);
     expect(await caught(dispatcher.handleCallback(token, json({ version: 'v1', approve: {} })))).toMatchObject({ code: 'callback_expired', status: 404 });
+  });
+
+  it('ends a delivery whose callback lapsed unanswered: exhausted with the reason and an event, a late answer gets 404, then it is purged', async () => {
+    const store = new MemoryStore();
+    const expiryRuns: number[] = [];
+    const expire = store.expireAwaitingCallbacks.bind(store);
+    store.expireAwaitingCallbacks = async (options) => {
+      expiryRuns.push(options.now);
+      return expire(options);
+    };
+    const { dispatcher, time, token, messageId, event, events } = await awaitingCallback({ store, purgeIntervalMs: 60_000 });
+    const answeredAt = time.now;
+    await settle();
+    const handled: unknown[] = [];
+    dispatcher.onCallback((answer) => {
+      handled.push(answer);
+    });
+
+    // A maintenance run one millisecond before the callback lapses leaves the delivery waiting.
+    time.advance(7 * 86_400_000 - 1);
+    await vi_waitFor(async () => expiryRuns.includes(answeredAt + 7 * 86_400_000 - 1));
+    await settle();
+    expect((await dispatcher.getMessage(messageId)).deliveries[0]!.status).toBe('awaiting_callback');
+    expect(events.filter((e) => e.type === 'delivery.callback_expired')).toEqual([]);
+
+    const expired = nextEvent(dispatcher, 'delivery.callback_expired');
+    time.advance(60_000);
+    const ended = await expired;
+    const reason = 'callback_expired: no answer arrived on the callback URL within 7 days';
+    expect(ended.delivery).toEqual({
+      ...event.delivery, status: 'exhausted', lastError: reason, updatedAt: answeredAt + 7 * 86_400_000 - 1 + 60_000,
+    });
+    expect((await dispatcher.getMessage(messageId)).deliveries).toEqual([ended.delivery]);
+    expect(await caught(dispatcher.handleCallback(token, json({ version: 'v1', approve: {} })))).toMatchObject({ code: 'callback_expired', status: 404 });
+    expect(handled).toEqual([]);
+
+    // Finished now, the message goes with the history once the retention period has passed.
+    time.advance(86_400_000 + 60_000);
+    await vi_waitFor(async () => (await caught(dispatcher.getMessage(messageId)).catch(() => ({ code: 'found' }))).code === 'not_found');
+    expect(await caught(dispatcher.handleCallback(token, json({ version: 'v1', approve: {} })))).toMatchObject({ code: 'callback_not_found', status: 404 });
+    expect(events.filter((e) => e.type === 'delivery.callback_expired')).toHaveLength(1);
+  });
+
+  it('says the configured callback lifetime in the reason', async () => {
+    const { dispatcher, time, messageId } = await awaitingCallback({ callbackTtlMs: 90 * 60_000, purgeIntervalMs: 60_000 });
+    await settle();
+    const expired = nextEvent(dispatcher, 'delivery.callback_expired');
+    time.advance(90 * 60_000);
+    expect((await expired).delivery.lastError).toBe('callback_expired: no answer arrived on the callback URL within 90 minutes');
+    expect((await dispatcher.getMessage(messageId)).deliveries[0]!.status).toBe('exhausted');
   });
 
   it('refuses a token whose MAC does not check, and one for a delivery that never awaited a callback', async () => {
