@@ -1,4 +1,5 @@
 import { HooklineError } from '@hookline/errors';
+import { DueQueue, type QueueEntry } from './due-queue.js';
 import { decodeCursor, pageLimit, toPage, type CursorPosition } from './paging.js';
 import type {
   AttemptQuery, AttemptRecord, CallbackAnswerResult, CallbackRecord, ClaimOptions, DeliveryOutcome, DeliveryRecord,
@@ -27,11 +28,6 @@ function pageOf<T>(items: T[], query: PageQuery | undefined, position: (item: T)
   return toPage(sorted.slice(0, limit + 1).map((item) => structuredClone(item)), limit, position);
 }
 
-function dueOrder(a: DeliveryRecord, b: DeliveryRecord): number {
-  if (a.nextAttemptAt !== b.nextAttemptAt) return a.nextAttemptAt - b.nextAttemptAt;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
-
 function oldestFirst(a: { createdAt: number; id: string }, b: { createdAt: number; id: string }): number {
   if (a.createdAt !== b.createdAt) return a.createdAt - b.createdAt;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
@@ -52,8 +48,16 @@ export class MemoryStore implements DeliveryStore {
   readonly #endpoints = new Map<string, EndpointRecord>();
   readonly #messages = new Map<string, MessageRecord>();
   readonly #deliveries = new Map<string, DeliveryRecord>();
-  /** Ids of pending deliveries, so claims never walk finished ones. */
-  readonly #pending = new Set<string>();
+  // Pending deliveries indexed by time, so a claim or nextDueAt costs O(log n) per delivery, never a scan of the backlog:
+  /** Unleased ones (and those whose lease lapsed) by `nextAttemptAt`. */
+  readonly #due = new DueQueue();
+  /** Leased ones by `leaseExpiresAt`; a claim moves the lapsed ones to #due. */
+  readonly #leased = new DueQueue();
+  /** Each pending delivery's live queue entry; older entries still in a heap are stale and skipped when they surface. */
+  readonly #queued = new Map<string, { seq: number; leased: boolean }>();
+  /** Leases held per endpoint (entries in #leased), for perEndpointLimit. */
+  readonly #leasesByEndpoint = new Map<string, number>();
+  #seq = 0;
   /** Ids of deliveries awaiting a callback, so expiry never walks the rest. */
   readonly #awaiting = new Set<string>();
   readonly #attempts = new Map<string, AttemptRecord>();
@@ -162,28 +166,30 @@ export class MemoryStore implements DeliveryStore {
 
   async claimDue(options: ClaimOptions): Promise<DeliveryRecord[]> {
     const { now, owner, leaseMs, limit, perEndpointLimit } = options;
-    const due: DeliveryRecord[] = [];
-    const liveLeases = new Map<string, number>();
-    for (const id of this.#pending) {
-      const delivery = this.#deliveries.get(id) as DeliveryRecord;
-      const leased = delivery.leaseExpiresAt !== undefined && delivery.leaseExpiresAt > now;
-      if (leased) liveLeases.set(delivery.endpointId, (liveLeases.get(delivery.endpointId) ?? 0) + 1);
-      else if (delivery.nextAttemptAt <= now) due.push(delivery);
+    // Lapsed leases are claimable again: back to the due queue, lease fields kept (the holder may still renew).
+    for (let entry = this.#leased.peek(); entry !== undefined && entry.at <= now; entry = this.#leased.peek()) {
+      this.#leased.pop();
+      const lapsed = this.#live(entry, true);
+      if (lapsed !== undefined) this.#enqueue(lapsed, false);
     }
-    due.sort(dueOrder);
     const claimed: DeliveryRecord[] = [];
-    for (const delivery of due) {
-      if (claimed.length >= limit) break;
-      if (perEndpointLimit !== undefined) {
-        const held = liveLeases.get(delivery.endpointId) ?? 0;
-        if (held >= perEndpointLimit) continue;
-        liveLeases.set(delivery.endpointId, held + 1);
+    // Deliveries of endpoints at their limit go back into the queue after the claim, in their place.
+    const skipped: QueueEntry[] = [];
+    for (let entry = this.#due.peek(); entry !== undefined && entry.at <= now && claimed.length < limit; entry = this.#due.peek()) {
+      this.#due.pop();
+      const delivery = this.#live(entry, false);
+      if (delivery === undefined) continue;
+      if (perEndpointLimit !== undefined && (this.#leasesByEndpoint.get(delivery.endpointId) ?? 0) >= perEndpointLimit) {
+        skipped.push(entry);
+        continue;
       }
       delivery.leaseOwner = owner;
       delivery.leaseExpiresAt = now + leaseMs;
       delivery.updatedAt = now;
+      this.#enqueue(delivery, true);
       claimed.push(structuredClone(delivery));
     }
+    for (const entry of skipped) this.#due.push(entry);
     return claimed;
   }
 
@@ -191,6 +197,7 @@ export class MemoryStore implements DeliveryStore {
     const delivery = this.#deliveries.get(deliveryId);
     if (delivery?.status !== 'pending' || delivery.leaseOwner !== owner) return false;
     delivery.leaseExpiresAt = leaseExpiresAt;
+    this.#enqueue(delivery, true);
     return true;
   }
 
@@ -199,6 +206,7 @@ export class MemoryStore implements DeliveryStore {
     if (delivery?.status !== 'pending' || delivery.leaseOwner !== owner) return;
     delivery.leaseOwner = undefined;
     delivery.leaseExpiresAt = undefined;
+    this.#enqueue(delivery, false);
     this.#wake();
   }
 
@@ -220,13 +228,10 @@ export class MemoryStore implements DeliveryStore {
   }
 
   async nextDueAt(): Promise<number | undefined> {
-    let earliest: number | undefined;
-    for (const id of this.#pending) {
-      const delivery = this.#deliveries.get(id) as DeliveryRecord;
-      const at = delivery.leaseOwner === undefined ? delivery.nextAttemptAt : (delivery.leaseExpiresAt ?? delivery.nextAttemptAt);
-      if (earliest === undefined || at < earliest) earliest = at;
-    }
-    return earliest;
+    const due = this.#liveTop(this.#due, false);
+    const leased = this.#liveTop(this.#leased, true);
+    if (due === undefined) return leased?.at;
+    return leased === undefined ? due.at : Math.min(due.at, leased.at);
   }
 
   async expireAwaitingCallbacks(options: ExpireCallbacksOptions): Promise<DeliveryRecord[]> {
@@ -358,7 +363,7 @@ export class MemoryStore implements DeliveryStore {
       deleted += 1;
       for (const delivery of deliveriesByMessage.get(message.id) ?? []) {
         this.#deliveries.delete(delivery.id);
-        this.#pending.delete(delivery.id);
+        this.#dequeue(delivery);
         this.#awaiting.delete(delivery.id);
         deleted += 1;
       }
@@ -399,9 +404,10 @@ export class MemoryStore implements DeliveryStore {
 
   #insertDeliveries(deliveries: DeliveryRecord[]): void {
     for (const delivery of deliveries) {
-      this.#deliveries.set(delivery.id, structuredClone(delivery));
-      if (delivery.status === 'pending') this.#pending.add(delivery.id);
-      if (delivery.status === 'awaiting_callback') this.#awaiting.add(delivery.id);
+      const stored = structuredClone(delivery);
+      this.#deliveries.set(delivery.id, stored);
+      if (stored.status === 'pending') this.#enqueue(stored, stored.leaseOwner !== undefined && stored.leaseExpiresAt !== undefined);
+      if (stored.status === 'awaiting_callback') this.#awaiting.add(stored.id);
     }
   }
 
@@ -410,10 +416,53 @@ export class MemoryStore implements DeliveryStore {
     delivery.leaseOwner = undefined;
     delivery.leaseExpiresAt = undefined;
     delivery.updatedAt = now;
-    if (status === 'pending') this.#pending.add(delivery.id);
-    else this.#pending.delete(delivery.id);
+    if (status === 'pending') this.#enqueue(delivery, false);
+    else this.#dequeue(delivery);
     if (status === 'awaiting_callback') this.#awaiting.add(delivery.id);
     else this.#awaiting.delete(delivery.id);
+  }
+
+  /** Queues a pending delivery by due time (`leased` false) or lease expiry, superseding any earlier entry. */
+  #enqueue(delivery: DeliveryRecord, leased: boolean): void {
+    this.#dequeue(delivery);
+    // Every move leaves a stale entry behind; shed them once they outnumber the live ones.
+    if (this.#due.size + this.#leased.size > 2 * this.#queued.size + 1024) {
+      this.#due.retain((entry) => this.#live(entry, false) !== undefined);
+      this.#leased.retain((entry) => this.#live(entry, true) !== undefined);
+    }
+    const seq = ++this.#seq;
+    this.#queued.set(delivery.id, { seq, leased });
+    if (leased) {
+      this.#leased.push({ at: delivery.leaseExpiresAt as number, id: delivery.id, seq });
+      this.#leasesByEndpoint.set(delivery.endpointId, (this.#leasesByEndpoint.get(delivery.endpointId) ?? 0) + 1);
+    } else {
+      this.#due.push({ at: delivery.nextAttemptAt, id: delivery.id, seq });
+    }
+  }
+
+  #dequeue(delivery: DeliveryRecord): void {
+    const queued = this.#queued.get(delivery.id);
+    if (queued === undefined) return;
+    this.#queued.delete(delivery.id);
+    if (!queued.leased) return;
+    const held = (this.#leasesByEndpoint.get(delivery.endpointId) ?? 1) - 1;
+    if (held > 0) this.#leasesByEndpoint.set(delivery.endpointId, held);
+    else this.#leasesByEndpoint.delete(delivery.endpointId);
+  }
+
+  /** The delivery an entry stands for, if the entry is still its live one. */
+  #live(entry: QueueEntry, leased: boolean): DeliveryRecord | undefined {
+    const queued = this.#queued.get(entry.id);
+    return queued?.seq === entry.seq && queued.leased === leased ? this.#deliveries.get(entry.id) : undefined;
+  }
+
+  /** The earliest live entry of a queue, dropping stale ones on the way. */
+  #liveTop(queue: DueQueue, leased: boolean): QueueEntry | undefined {
+    for (let entry = queue.peek(); entry !== undefined; entry = queue.peek()) {
+      if (this.#live(entry, leased) !== undefined) return entry;
+      queue.pop();
+    }
+    return undefined;
   }
 
   #wake(): void {
