@@ -79,6 +79,8 @@ function conflict(kind: string, id: string, cause: unknown): HooklineError {
   return new HooklineError('conflict', `A ${kind} with this id exists.`, { details: { id }, cause });
 }
 
+type FinishInput = { owner: string; attempt: AttemptRecord; outcome: DeliveryOutcome };
+
 const KEYSET = '(? IS NULL OR (created_at < ? OR (created_at = ? AND id < ?)))';
 
 /**
@@ -100,6 +102,8 @@ export class SqliteStore implements DeliveryStore {
   readonly #insertDelivery: Database.Statement;
   readonly #insertAttempt: Database.Statement;
   readonly #clearLeaseAndSetStatus: Database.Statement;
+  /** Finishes waiting for this turn's shared transaction. */
+  #finishes: Array<{ input: FinishInput; resolve: (held: boolean) => void; reject: (error: unknown) => void }> = [];
   /** Prepared once per SQL text: preparing on every call cost about a tenth of a worker's CPU. */
   readonly #statements = new Map<string, Database.Statement>();
 
@@ -269,23 +273,53 @@ export class SqliteStore implements DeliveryStore {
     if (result.changes === 1) this.#wake();
   }
 
-  async finishAttempt(input: { owner: string; attempt: AttemptRecord; outcome: DeliveryOutcome }): Promise<boolean> {
-    const { owner, attempt, outcome } = input;
-    return this.#db.transaction(() => {
-      this.#recordAttempt(attempt);
-      if (attempt.deliveryId === undefined) return false;
-      const result = this.#sql(
-          `UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1,
-             next_attempt_at = CASE WHEN ? = 'pending' AND ? IS NOT NULL THEN ? ELSE next_attempt_at END,
-             last_error = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
-           WHERE id = ? AND lease_owner = ? AND status = 'pending'`,
-        )
-        .run(
-          outcome.status, outcome.status, outcome.nextAttemptAt ?? null, outcome.nextAttemptAt ?? null,
-          outcome.lastError ?? null, attempt.startedAt + attempt.durationMs, attempt.deliveryId, owner,
-        );
-      return result.changes === 1;
-    }).immediate();
+  /**
+   * Finishes that arrive in one turn of the event loop (concurrent sends completing together) commit in one
+   * transaction: a write transaction per attempt was the SQLite store's main cost. Each promise resolves after its
+   * commit, with its own result, as if it had run alone.
+   */
+  finishAttempt(input: FinishInput): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.#finishes.push({ input, resolve, reject });
+      if (this.#finishes.length === 1) setImmediate(() => this.#flushFinishes());
+    });
+  }
+
+  #flushFinishes(): void {
+    const batch = this.#finishes;
+    if (batch.length === 0) return;
+    this.#finishes = [];
+    let results: boolean[];
+    try {
+      results = this.#db.transaction(() => batch.map(({ input }) => this.#applyFinish(input))).immediate();
+    } catch {
+      // One failing write must not fail its neighbours: retry each alone, so only the failing one rejects.
+      for (const { input, resolve, reject } of batch) {
+        try {
+          resolve(this.#db.transaction(() => this.#applyFinish(input)).immediate());
+        } catch (error) {
+          reject(error);
+        }
+      }
+      return;
+    }
+    batch.forEach(({ resolve }, i) => resolve(results[i]!));
+  }
+
+  #applyFinish({ owner, attempt, outcome }: FinishInput): boolean {
+    this.#recordAttempt(attempt);
+    if (attempt.deliveryId === undefined) return false;
+    const result = this.#sql(
+        `UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1,
+           next_attempt_at = CASE WHEN ? = 'pending' AND ? IS NOT NULL THEN ? ELSE next_attempt_at END,
+           last_error = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?
+         WHERE id = ? AND lease_owner = ? AND status = 'pending'`,
+      )
+      .run(
+        outcome.status, outcome.status, outcome.nextAttemptAt ?? null, outcome.nextAttemptAt ?? null,
+        outcome.lastError ?? null, attempt.startedAt + attempt.durationMs, attempt.deliveryId, owner,
+      );
+    return result.changes === 1;
   }
 
   async setDeliveryStatus(id: string, status: DeliveryStatus, now: number): Promise<void> {
@@ -457,6 +491,8 @@ export class SqliteStore implements DeliveryStore {
 
   async close(): Promise<void> {
     this.#wakeListeners.clear();
+    // Finishes already accepted are written before the file closes.
+    if (this.#db.open) this.#flushFinishes();
     if (this.#db.open) this.#db.close();
   }
 
@@ -519,9 +555,10 @@ export class SqliteStore implements DeliveryStore {
        ORDER BY next_attempt_at, id LIMIT @take`,
     );
     const picked: string[] = [];
-    const take = Math.max(100, limit * 4);
+    // Small first (usually nothing is skipped), doubling while saturated endpoints fill the batches.
+    let take = Math.max(8, limit * 2);
     let after: { at: number; id: string } | undefined;
-    while (picked.length < limit) {
+    for (; picked.length < limit; take = Math.min(take * 2, 1000)) {
       const rows = batch.all({ now, at: after?.at ?? null, id: after?.id ?? null, take }) as { id: string; endpoint_id: string; next_attempt_at: number }[];
       for (const row of rows) {
         const count = held.get(row.endpoint_id) ?? 0;

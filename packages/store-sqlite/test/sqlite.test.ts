@@ -87,6 +87,63 @@ describe('opening a SQLite file', () => {
   });
 });
 
+describe('finishing attempts', () => {
+  async function leasedDeliveries(count: number) {
+    const store = createSqliteStore({ path: join(dir, `finish-${count}-${Math.random().toString(36).slice(2)}.db`) });
+    const deliveries = Array.from({ length: count }, (_, i) => ({
+      id: `dlv_${i}`, tenant: 'acme', messageId: 'msg_1', endpointId: 'ep_1', status: 'pending' as const, attemptCount: 0,
+      nextAttemptAt: T0, createdAt: T0, updatedAt: T0,
+    }));
+    await store.createMessage({ message: { id: 'msg_1', tenant: 'acme', type: 't', data: {}, createdAt: T0 }, deliveries });
+    await store.claimDue({ now: T0, owner: 'w1', leaseMs: 60_000, limit: count });
+    return store;
+  }
+  const attempt = (deliveryId: string, extra: Record<string, unknown> = {}) => ({
+    id: `att_${deliveryId}`, tenant: 'acme', endpointId: 'ep_1', deliveryId, messageId: 'msg_1', number: 1, trigger: 'scheduled' as const,
+    request: { method: 'POST', url: 'https://x.example/hook', headers: {}, body: '{}' }, durationMs: 5, startedAt: T0 + 10, succeeded: true, ...extra,
+  });
+
+  it('commits finishes arriving together, each answering for its own lease', async () => {
+    const store = await leasedDeliveries(3);
+    const results = await Promise.all([
+      store.finishAttempt({ owner: 'w1', attempt: attempt('dlv_0'), outcome: { status: 'succeeded' } }),
+      store.finishAttempt({ owner: 'w2', attempt: attempt('dlv_1'), outcome: { status: 'succeeded' } }),
+      store.finishAttempt({ owner: 'w1', attempt: attempt('dlv_2'), outcome: { status: 'pending', nextAttemptAt: T0 + 5_000, lastError: 'HTTP 500' } }),
+    ]);
+    expect(results).toEqual([true, false, true]);
+    expect(await store.getDelivery('dlv_0')).toMatchObject({ status: 'succeeded', attemptCount: 1, updatedAt: T0 + 15 });
+    expect(await store.getDelivery('dlv_1')).toMatchObject({ status: 'pending', attemptCount: 0, leaseOwner: 'w1' });
+    expect(await store.getDelivery('dlv_2')).toMatchObject({ status: 'pending', nextAttemptAt: T0 + 5_000, lastError: 'HTTP 500' });
+    expect((await store.listAttempts({ tenant: 'acme' })).items.map((a) => a.id).sort()).toEqual(['att_dlv_0', 'att_dlv_1', 'att_dlv_2']);
+    await store.close();
+  });
+
+  it('fails only the finish whose write fails, not the others committed with it', async () => {
+    const store = await leasedDeliveries(2);
+    const [good, bad] = await Promise.allSettled([
+      store.finishAttempt({ owner: 'w1', attempt: attempt('dlv_0'), outcome: { status: 'succeeded' } }),
+      // A record that cannot be stored (not JSON) makes its own write throw.
+      store.finishAttempt({ owner: 'w1', attempt: attempt('dlv_1', { durationMs: 1n as unknown as number }), outcome: { status: 'succeeded' } }),
+    ]);
+    expect(good).toEqual({ status: 'fulfilled', value: true });
+    expect(bad.status).toBe('rejected');
+    expect(await store.getDelivery('dlv_0')).toMatchObject({ status: 'succeeded' });
+    expect(await store.getDelivery('dlv_1')).toMatchObject({ status: 'pending', leaseOwner: 'w1' });
+    await store.close();
+  });
+
+  it('writes finishes already accepted before the file closes', async () => {
+    const store = await leasedDeliveries(1);
+    const path = store.path;
+    const finished = store.finishAttempt({ owner: 'w1', attempt: attempt('dlv_0'), outcome: { status: 'succeeded' } });
+    await store.close();
+    expect(await finished).toBe(true);
+    const reopened = createSqliteStore({ path });
+    expect(await reopened.getDelivery('dlv_0')).toMatchObject({ status: 'succeeded' });
+    await reopened.close();
+  });
+});
+
 /** Bundles a child-process script with the workspace sources, so a child never runs a stale dist/. */
 async function bundle(entry: string, outfile: string): Promise<void> {
   await build({
