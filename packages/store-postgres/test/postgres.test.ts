@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeliveryRecord } from '@hookline/store';
 import { createPostgresStore, PostgresStore } from '@hookline/store-postgres';
+import { migrations } from '../src/sql.js';
 import { DATABASE_URL, dropSchema, freshSchemaName } from './helpers.js';
 
 const T0 = 1_700_000_000_000;
@@ -35,7 +36,7 @@ describe('migrations', () => {
       Array.from({ length: 6 }, () => createPostgresStore({ connectionString: DATABASE_URL, schema, poolSize: 2 })),
     );
     const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
-    expect(rows).toEqual([{ version: 1 }]);
+    expect(rows).toEqual(migrations('x').map((_, i) => ({ version: i + 1 })));
     const tables = await admin.query(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
       [schema],
@@ -44,6 +45,31 @@ describe('migrations', () => {
       'attempts', 'callbacks', 'deliveries', 'endpoints', 'messages', 'schema_migrations', 'seen_ids', 'sources',
     ]);
     await Promise.all(stores.map((store) => store.close()));
+  });
+
+  it('upgrades a schema migrated by an earlier version, and its callbacks still expire their deliveries', async () => {
+    const schema = schemaFor('upgrade');
+    await admin.query(`CREATE SCHEMA "${schema}"`);
+    await admin.query(`CREATE TABLE "${schema}".schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+    await admin.query(migrations(`"${schema}"`)[0]!);
+    await admin.query(`INSERT INTO "${schema}".schema_migrations (version) VALUES (1)`);
+    await admin.query(`INSERT INTO "${schema}".messages (id, tenant, type, created_at, data) VALUES ('msg_1', 'acme', 't', $1, '{}')`, [T0]);
+    await admin.query(
+      `INSERT INTO "${schema}".deliveries (id, tenant, message_id, endpoint_id, status, attempt_count, next_attempt_at, created_at, updated_at)
+       VALUES ('dlv_1', 'acme', 'msg_1', 'ep_1', 'awaiting_callback', 1, $1, $1, $1)`,
+      [T0],
+    );
+    await admin.query(
+      `INSERT INTO "${schema}".callbacks (token_hash, tenant, delivery_id, message_id, endpoint_id, expires_at) VALUES ('h1', 'acme', 'dlv_1', 'msg_1', 'ep_1', $1)`,
+      [T0 + 100],
+    );
+    const store = await createPostgresStore({ connectionString: DATABASE_URL, schema });
+    const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
+    expect(rows.map((r) => r.version)).toEqual(migrations('x').map((_, i) => i + 1));
+    // `before` far ahead: only the callback recorded before the upgrade holds the delivery until T0 + 100.
+    expect(await store.expireAwaitingCallbacks({ now: T0 + 99, before: T0 + 1_000, limit: 10, reason: 'expired' })).toEqual([]);
+    expect((await store.expireAwaitingCallbacks({ now: T0 + 100, before: T0 + 1_000, limit: 10, reason: 'expired' })).map((d) => d.id)).toEqual(['dlv_1']);
+    await store.close();
   });
 
   it('keeps each schema apart: a store sees only its own tables', async () => {
