@@ -92,6 +92,8 @@ const DEFAULT_TENANT = 'default';
 const TEST_EVENT = 'c1.webhooks.v1.PayloadTest';
 // Manual redeliveries are recognisable by id so their attempts are recorded with the `manual` trigger.
 const MANUAL_PREFIX = 'dlv_m';
+/** How `lastError` starts on a delivery ended because its callback lapsed unanswered. */
+const CALLBACK_EXPIRED = 'callback_expired:';
 
 const silent: DispatcherLogger = { info() {}, warn() {}, error() {} };
 // Ref'd on purpose: started workers are a service that keeps a worker-only process alive until stop().
@@ -505,7 +507,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   /** Ends deliveries whose callback URL lapsed unanswered, so they finish and their messages can be purged. */
   async function expireCallbacks(now: number): Promise<void> {
-    const reason = `callback_expired: no answer arrived on the callback URL within ${describeDuration(callbackTtlMs)}`;
+    const reason = `${CALLBACK_EXPIRED} no answer arrived on the callback URL within ${describeDuration(callbackTtlMs)}`;
     const batch = 500;
     while (running) {
       const expired = await store.expireAwaitingCallbacks({ now, before: now - callbackTtlMs, limit: batch, reason });
@@ -670,7 +672,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const delivery = await store.getDelivery(callback.deliveryId);
     // A send in flight (leased) finishes the delivery itself when its 202 arrives and finds the answer recorded.
     const inFlight = delivery?.status === 'pending' && delivery.leaseExpiresAt !== undefined && delivery.leaseExpiresAt > now;
-    if (delivery !== undefined && !inFlight && (delivery.status === 'awaiting_callback' || delivery.status === 'pending')) {
+    // Another worker's expiry run may have raced this answer, accepted while the URL was still valid: the answer wins.
+    const expiredMeanwhile = delivery?.status === 'exhausted' && delivery.lastError?.startsWith(CALLBACK_EXPIRED) === true;
+    if (delivery !== undefined && !inFlight && (delivery.status === 'awaiting_callback' || delivery.status === 'pending' || expiredMeanwhile)) {
       await store.setDeliveryStatus(callback.deliveryId, 'succeeded', now);
     }
     const full: CallbackAnswer = {

@@ -437,6 +437,20 @@ describe('asynchronous completion', () => {
     expect(events.filter((e) => e.type === 'delivery.callback_expired')).toHaveLength(1);
   });
 
+  it('lets an answer accepted in time win over an expiry run that raced it', async () => {
+    const store = new MemoryStore();
+    const answer = store.answerCallback.bind(store);
+    // Another worker's maintenance run lands between this answer's checks and its write, at the lapse instant.
+    store.answerCallback = async (tokenHash, body, now) => {
+      const callback = await store.getCallback(tokenHash);
+      await store.expireAwaitingCallbacks({ now: callback!.expiresAt, before: 0, limit: 10, reason: 'callback_expired: raced' });
+      return answer(tokenHash, body, now);
+    };
+    const { dispatcher, token, messageId } = await awaitingCallback({ store });
+    expect(await dispatcher.handleCallback(token, json({ version: 'v1', approve: {} }))).toMatchObject({ decision: 'approve' });
+    expect((await dispatcher.getMessage(messageId)).deliveries[0]).toMatchObject({ status: 'succeeded' });
+  });
+
   it('says the configured callback lifetime in the reason', async () => {
     const { dispatcher, time, messageId } = await awaitingCallback({ callbackTtlMs: 90 * 60_000, purgeIntervalMs: 60_000 });
     await settle();
