@@ -4,7 +4,7 @@ import { base64Bytes } from './lib/base64.js';
 import { fromBase64, safeEqual } from './lib/bytes.js';
 import { checkMaxBodyBytes, checkSeconds, limitedBody } from './lib/body.js';
 import { readHeaders, required } from './lib/header-set.js';
-import { parsePayload } from './lib/payload.js';
+import { verifiedEvent } from './presets/shared.js';
 import { assertWithinTolerance, parseUnixSeconds } from './lib/time.js';
 import { assertFirstDelivery } from './replay.js';
 import {
@@ -111,7 +111,8 @@ export function standardWebhooks(options: StandardWebhooksOptions): Verifier {
         throw new HooklineError('signature_mismatch', 'No webhook-signature entry matches.', { details: { header: 'webhook-signature' } });
       }
       if (seenIds !== undefined) await assertFirstDelivery(seenIds, SCOPE, id, (timestamp + toleranceSeconds) * 1000);
-      return { kind: 'event', payload: parsePayload(body, contentType), rawBody: body, id, timestamp };
+      // The payload is parsed when first read: a caller that only needs the verdict (or parses itself) pays nothing.
+      return verifiedEvent({ rawBody: body, contentType, id, timestamp });
     },
   };
 }
