@@ -322,6 +322,12 @@ function logOperationalEvent(logger: Logger, event: OperationalEvent): void {
     case 'delivery.failed':
       logger.warn({ ...deliveryFields(event.delivery, event.attempt), nextAttemptAt: new Date(event.nextAttemptAt).toISOString() }, event.type);
       return;
+    case 'delivery.callback_expired':
+      logger.warn(
+        { deliveryId: event.delivery.id, messageId: event.delivery.messageId, endpointId: event.delivery.endpointId, reason: event.delivery.lastError },
+        event.type,
+      );
+      return;
     // hookline logs these itself; the app's own handlers log callbacks.
     case 'endpoint.disabled':
     case 'callback.received':
