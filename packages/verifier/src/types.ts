@@ -8,7 +8,12 @@ export interface WebhookRequest {
   body: Uint8Array | string;
 }
 
-/** A request that verified: its payload, and what the provider says about it. */
+/**
+ * A request that verified: its payload, and what the provider says about it.
+ *
+ * `payload`, `id` and `unverified` may be computed when first read (parsing costs more than the HMAC), so read them
+ * by name. A spread (`{ ...event }`) or `structuredClone` may not carry them; `JSON.stringify` does.
+ */
 export interface VerifiedEvent {
   kind: 'event';
   /** The body parsed as JSON when it is JSON, as form fields when it is a form, else the UTF-8 text. */

@@ -308,38 +308,69 @@ interface EventFields {
 const UNPARSED = Symbol('unparsed');
 
 /**
- * The verified event, with `payload`, `id` and `unverified` computed when first read: a caller that only needs the
- * verdict never pays for parsing. They are own enumerable getters of a plain object, so the event still behaves like
- * one: spread, `toEqual` and `JSON.stringify` see every field.
+ * A verified event whose payload (and a delivery id read from it) and unsigned metadata are read on first use, so
+ * verifying costs about what the HMAC costs and an app that only needs the raw bytes never pays for JSON.parse.
+ * `payload`, `id` and `unverified` are getters: `toJSON()` and {@link VerifiedEvent} readers see them, a spread does not.
  */
+class LazyVerifiedEvent implements VerifiedEvent {
+  readonly kind = 'event' as const;
+  readonly rawBody: Uint8Array;
+  timestamp?: number;
+  #payload: unknown = UNPARSED;
+  readonly #contentType: string | undefined;
+  readonly #parse: (rawBody: Uint8Array, contentType: string | undefined) => unknown;
+  #id: string | undefined;
+  readonly #idFromPayload: ((payload: unknown) => string | undefined) | undefined;
+  readonly #headers: HeaderView | undefined;
+  readonly #metadata: readonly string[] | undefined;
+  #unverified: Record<string, string> | undefined | typeof UNPARSED = UNPARSED;
+
+  constructor(fields: EventFields) {
+    this.rawBody = fields.rawBody;
+    this.#contentType = fields.contentType;
+    this.#parse = fields.parse ?? parsePayload;
+    this.#id = fields.id;
+    this.#idFromPayload = fields.idFromPayload;
+    if (fields.timestamp !== undefined) this.timestamp = fields.timestamp;
+    this.#headers = fields.headers;
+    this.#metadata = fields.metadata;
+  }
+
+  get payload(): unknown {
+    if (this.#payload === UNPARSED) this.#payload = this.#parse(this.rawBody, this.#contentType);
+    return this.#payload;
+  }
+
+  set payload(value: unknown) {
+    this.#payload = value;
+  }
+
+  get id(): string | undefined {
+    if (this.#id === undefined && this.#idFromPayload !== undefined) this.#id = this.#idFromPayload(this.payload);
+    return this.#id;
+  }
+
+  get unverified(): Record<string, string> | undefined {
+    if (this.#unverified === UNPARSED) {
+      this.#unverified = this.#headers === undefined || this.#metadata === undefined ? undefined : unverifiedHeaders(this.#headers, this.#metadata);
+    }
+    return this.#unverified;
+  }
+
+  toJSON(): Omit<VerifiedEvent, 'rawBody'> & { rawBody: Uint8Array } {
+    return {
+      kind: this.kind,
+      payload: this.payload,
+      rawBody: this.rawBody,
+      ...(this.id === undefined ? {} : { id: this.id }),
+      ...(this.timestamp === undefined ? {} : { timestamp: this.timestamp }),
+      ...(this.unverified === undefined ? {} : { unverified: this.unverified }),
+    };
+  }
+}
+
 export function verifiedEvent(fields: EventFields): VerifiedEvent {
-  const parse = fields.parse ?? parsePayload;
-  let payload: unknown = UNPARSED;
-  let id = fields.id;
-  let unverified: Record<string, string> | undefined | typeof UNPARSED = UNPARSED;
-  const event = {
-    kind: 'event' as const,
-    rawBody: fields.rawBody,
-    get payload(): unknown {
-      if (payload === UNPARSED) payload = parse(fields.rawBody, fields.contentType);
-      return payload;
-    },
-    set payload(value: unknown) {
-      payload = value;
-    },
-    get id(): string | undefined {
-      if (id === undefined && fields.idFromPayload !== undefined) id = fields.idFromPayload(event.payload);
-      return id;
-    },
-    get unverified(): Record<string, string> | undefined {
-      if (unverified === UNPARSED) {
-        unverified = fields.headers === undefined || fields.metadata === undefined ? undefined : unverifiedHeaders(fields.headers, fields.metadata);
-      }
-      return unverified;
-    },
-    timestamp: fields.timestamp,
-  };
-  return event;
+  return new LazyVerifiedEvent(fields);
 }
 
 /** Drops a delivery already seen. Ids from a signed timestamp scheme are remembered until the timestamp leaves the window. */
