@@ -194,6 +194,53 @@ export function statements(s: string) {
       SELECT * FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int[], $13::bigint[],
         $14::text[], $15::bigint[], $16::text[], $17::bigint[], $18::bigint[])`,
 
+    /**
+     * $1 attempt id, $2 tenant, $3 endpoint, $4 message, $5 delivery, $6 started at, $7 record, $8 status, $9 next attempt
+     * at, $10 last error, $11 finished at, $12 owner. One statement: the attempt is recorded whether or not the lease
+     * still holds, atomically with the outcome.
+     */
+    finishAttempt: `
+      WITH recorded AS (
+        INSERT INTO ${s}.attempts (id, tenant, endpoint_id, message_id, delivery_id, started_at, record)
+        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING
+      ), finished AS (
+        UPDATE ${s}.deliveries SET status = $8, attempt_count = attempt_count + 1,
+          next_attempt_at = CASE WHEN $8 = 'pending' AND $9::bigint IS NOT NULL THEN $9::bigint ELSE next_attempt_at END,
+          last_error = $10, lease_owner = NULL, lease_expires_at = NULL, updated_at = $11
+        WHERE id = $5 AND lease_owner = $12 AND status = 'pending'
+        RETURNING 1
+      )
+      SELECT count(*)::int AS n FROM finished`,
+
+    /**
+     * The same as `finishAttempt` for many finishes at once, each parameter an array (no delivery or attempt twice).
+     * Commits without waiting for fsync: a finish lost in a database crash leaves its delivery leased, so it is sent
+     * again when the lease lapses (a duplicate, never a lost delivery), and the lost attempt is recorded anew then.
+     * Returns the ids of the deliveries whose lease still held.
+     */
+    finishAttempts: `
+      WITH input AS (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::json[],
+          $8::text[], $9::bigint[], $10::text[], $11::bigint[], $12::text[])
+          AS i(id, tenant, endpoint_id, message_id, delivery_id, started_at, record, status, next_attempt_at, last_error, finished_at, owner)
+      ), recorded AS (
+        INSERT INTO ${s}.attempts (id, tenant, endpoint_id, message_id, delivery_id, started_at, record)
+        SELECT id, tenant, endpoint_id, message_id, delivery_id, started_at, record FROM input ON CONFLICT (id) DO NOTHING
+      ), finished AS (
+        UPDATE ${s}.deliveries d SET status = i.status, attempt_count = d.attempt_count + 1,
+          next_attempt_at = CASE WHEN i.status = 'pending' AND i.next_attempt_at IS NOT NULL THEN i.next_attempt_at ELSE d.next_attempt_at END,
+          last_error = i.last_error, lease_owner = NULL, lease_expires_at = NULL, updated_at = i.finished_at
+        FROM input i WHERE d.id = i.delivery_id AND d.lease_owner = i.owner AND d.status = 'pending'
+        RETURNING d.id
+      )
+      SELECT ARRAY(SELECT id FROM finished) AS ids, set_config('synchronous_commit', 'off', true) AS async_commit`,
+
+    /** $1 message ids, $2 endpoint ids: what the claimed deliveries' sends need, read in the claim's transaction. */
+    claimContext: `
+      SELECT (SELECT json_agg(json_build_object('id', m.id, 'tenant', m.tenant, 'type', m.type, 'idempotency_key', m.idempotency_key,
+                'created_at', m.created_at, 'data', m.data)) FROM ${s}.messages m WHERE m.id = ANY ($1::text[])) AS messages,
+             (SELECT json_agg(e.record) FROM ${s}.endpoints e WHERE e.id = ANY ($2::text[])) AS endpoints`,
+
     /** $1..$12 the deliveries as arrays. */
     insertDeliveries: `
       INSERT INTO ${s}.deliveries (id, tenant, message_id, endpoint_id, status, attempt_count, next_attempt_at,

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { HooklineError } from '@hookline/errors';
+import { HooklineError, isHooklineError } from '@hookline/errors';
 import { decodeCursor, pageLimit, toPage } from '@hookline/store';
 import type {
   AttemptQuery, AttemptRecord, CallbackAnswerResult, CallbackRecord, ClaimOptions, DeliveryOutcome, DeliveryRecord,
@@ -23,6 +23,22 @@ export interface PostgresStoreOptions {
 }
 
 type Row = Record<string, unknown>;
+
+interface PendingFinish {
+  input: { owner: string; attempt: AttemptRecord; outcome: DeliveryOutcome };
+  resolve: (held: boolean) => void;
+  reject: (error: unknown) => void;
+}
+
+/** A record read with a claim, handed to the reads that follow it (one per claimed delivery), then dropped. */
+interface Prefetched<T> {
+  value: T;
+  uses: number;
+  until: number;
+}
+
+/** How long a record read with a claim may answer the claimer's reads: they follow at once, so this only bounds memory. */
+const PREFETCH_MS = 2_000;
 
 const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03']);
 
@@ -137,6 +153,10 @@ export class PostgresStore implements DeliveryStore {
   #closed = false;
   #notifying = false;
   #notifyAgain = false;
+  #finishQueue: PendingFinish[] = [];
+  /** Bumped by each local endpoint write: a claim that overlapped one keeps none of the endpoints it read. */
+  #endpointWrites = 0;
+  readonly #prefetched = new Map<string, Prefetched<EndpointRecord | MessageRecord>>();
 
   constructor(options: PostgresStoreOptions) {
     const schema = options.schema ?? 'hookline';
@@ -216,19 +236,24 @@ export class PostgresStore implements DeliveryStore {
   }
 
   async getEndpoint(tenant: string, id: string): Promise<EndpointRecord | undefined> {
+    const prefetched = this.#takePrefetched(`e\0${tenant}\0${id}`);
+    if (prefetched !== undefined) return prefetched as EndpointRecord;
     const { rows } = await this.#query(`SELECT record FROM ${this.#s}.endpoints WHERE id = $1 AND tenant = $2`, [id, tenant]);
     return rows[0]?.record as EndpointRecord | undefined;
   }
 
   async updateEndpoint(endpoint: EndpointRecord): Promise<EndpointRecord | undefined> {
+    // Before and after: a claim overlapping the write may have read the old record.
+    this.#forgetEndpoint(endpoint.tenant, endpoint.id);
     const { rowCount } = await this.#query(
       `UPDATE ${this.#s}.endpoints SET active = $3, record = $4 WHERE id = $1 AND tenant = $2`,
       [endpoint.id, endpoint.tenant, endpoint.active, json(endpoint)],
-    );
+    ).finally(() => this.#forgetEndpoint(endpoint.tenant, endpoint.id));
     return rowCount === 1 ? structuredClone(endpoint) : undefined;
   }
 
   async deleteEndpoint(tenant: string, id: string, now?: number): Promise<boolean> {
+    this.#forgetEndpoint(tenant, id);
     const { rows } = await this.#query(
       `WITH gone AS (DELETE FROM ${this.#s}.endpoints WHERE id = $1 AND tenant = $2 RETURNING id),
        cancelled AS (
@@ -238,7 +263,7 @@ export class PostgresStore implements DeliveryStore {
        )
        SELECT count(*)::int AS n FROM gone`,
       [id, tenant, now ?? null],
-    );
+    ).finally(() => this.#forgetEndpoint(tenant, id));
     return rows[0]?.n === 1;
   }
 
@@ -293,6 +318,8 @@ export class PostgresStore implements DeliveryStore {
   }
 
   async getMessage(tenant: string, id: string): Promise<MessageRecord | undefined> {
+    const prefetched = this.#takePrefetched(`m\0${tenant}\0${id}`);
+    if (prefetched !== undefined) return prefetched as MessageRecord;
     const { rows } = await this.#query(`SELECT * FROM ${this.#s}.messages WHERE id = $1 AND tenant = $2`, [id, tenant]);
     return rows[0] === undefined ? undefined : toMessage(rows[0]);
   }
@@ -341,8 +368,12 @@ export class PostgresStore implements DeliveryStore {
     // Leases commit without waiting for fsync: a lease lost in a database crash only makes its delivery claimable
     // again (at least once, as always), and claims stop queueing behind every other commit's flush.
     if (perEndpointLimit === undefined) {
-      const rows = await this.#transaction(async (client) => (await client.query<Row>(this.#sql.claimDue, [now, owner, now + leaseMs, limit])).rows, { asyncCommit: true });
-      return rows.map(toDelivery).sort(byDueOrder);
+      const rows = await this.#transaction(async (client) => {
+        const taken = (await client.query<Row>(this.#sql.claimDue, [now, owner, now + leaseMs, limit])).rows.map(toDelivery);
+        await this.#prefetchFor(client, taken);
+        return taken;
+      }, { asyncCommit: true });
+      return rows.sort(byDueOrder);
     }
     const claimed = await this.#transaction(async (client) => {
       const taken: DeliveryRecord[] = [];
@@ -360,6 +391,7 @@ export class PostgresStore implements DeliveryStore {
         // Fewer due rows than looked for: nothing further down the queue.
         if (num(locked[0]?.looked) < scan) break;
       }
+      await this.#prefetchFor(client, taken);
       return taken;
     }, { asyncCommit: true });
     return claimed.sort(byDueOrder);
@@ -384,27 +416,77 @@ export class PostgresStore implements DeliveryStore {
     );
   }
 
-  async finishAttempt(input: { owner: string; attempt: AttemptRecord; outcome: DeliveryOutcome }): Promise<boolean> {
+  /**
+   * Finishes arriving in the same event-loop turn (the sends of one batch answering together) are committed in one
+   * statement, one round trip and one commit; each promise still resolves after that commit with its own result. If
+   * the batch fails for anything but a lost connection, each finish is retried alone, so one bad finish fails alone.
+   */
+  finishAttempt(input: { owner: string; attempt: AttemptRecord; outcome: DeliveryOutcome }): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.#finishQueue.push({ input, resolve, reject });
+      if (this.#finishQueue.length === 1) setImmediate(() => void this.#flushFinishes());
+    });
+  }
+
+  async #flushFinishes(): Promise<void> {
+    const queue = this.#finishQueue;
+    this.#finishQueue = [];
+    // One delivery or attempt twice in a batch would make both look finished: later duplicates go in a batch of their own.
+    const batch: PendingFinish[] = [];
+    const later: PendingFinish[] = [];
+    const deliveries = new Set<string | undefined>();
+    const attempts = new Set<string>();
+    for (const pending of queue) {
+      const { attempt } = pending.input;
+      if (deliveries.has(attempt.deliveryId) || attempts.has(attempt.id)) later.push(pending);
+      else {
+        batch.push(pending);
+        deliveries.add(attempt.deliveryId);
+        attempts.add(attempt.id);
+      }
+    }
+    await this.#finishBatch(batch);
+    if (later.length > 0) {
+      this.#finishQueue.unshift(...later);
+      if (this.#finishQueue.length === later.length) setImmediate(() => void this.#flushFinishes());
+    }
+  }
+
+  async #finishBatch(batch: PendingFinish[]): Promise<void> {
+    if (batch.length === 1) {
+      const only = batch[0] as PendingFinish;
+      await this.#finishOne(only.input).then(only.resolve, only.reject);
+      return;
+    }
+    const column = (pick: (input: PendingFinish['input']) => unknown) => batch.map((p) => pick(p.input) ?? null);
+    let finished: Set<string>;
+    try {
+      const { rows } = await this.#query(this.#sql.finishAttempts, [
+        column((i) => i.attempt.id), column((i) => i.attempt.tenant), column((i) => i.attempt.endpointId),
+        column((i) => i.attempt.messageId), column((i) => i.attempt.deliveryId), column((i) => i.attempt.startedAt),
+        column((i) => json(i.attempt)), column((i) => i.outcome.status), column((i) => i.outcome.nextAttemptAt),
+        column((i) => i.outcome.lastError), column((i) => i.attempt.startedAt + i.attempt.durationMs), column((i) => i.owner),
+      ]);
+      finished = new Set((rows[0]?.ids as string[] | null) ?? []);
+    } catch (error) {
+      if (isHooklineError(error) && error.code === 'store_unavailable') {
+        for (const pending of batch) pending.reject(error);
+        return;
+      }
+      await Promise.all(batch.map((pending) => this.#finishOne(pending.input).then(pending.resolve, pending.reject)));
+      return;
+    }
+    for (const pending of batch) pending.resolve(finished.has(pending.input.attempt.deliveryId as string));
+  }
+
+  async #finishOne(input: { owner: string; attempt: AttemptRecord; outcome: DeliveryOutcome }): Promise<boolean> {
     const { owner, attempt, outcome } = input;
     // One statement: the attempt is recorded whether or not the lease still holds, atomically with the outcome.
-    const { rows } = await this.#query(
-      `WITH recorded AS (
-         INSERT INTO ${this.#s}.attempts (id, tenant, endpoint_id, message_id, delivery_id, started_at, record)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING
-       ), finished AS (
-         UPDATE ${this.#s}.deliveries SET status = $8, attempt_count = attempt_count + 1,
-           next_attempt_at = CASE WHEN $8 = 'pending' AND $9::bigint IS NOT NULL THEN $9::bigint ELSE next_attempt_at END,
-           last_error = $10, lease_owner = NULL, lease_expires_at = NULL, updated_at = $11
-         WHERE id = $5 AND lease_owner = $12 AND status = 'pending'
-         RETURNING 1
-       )
-       SELECT count(*)::int AS n FROM finished`,
-      [
-        attempt.id, attempt.tenant, attempt.endpointId, attempt.messageId ?? null, attempt.deliveryId ?? null, attempt.startedAt,
-        json(attempt), outcome.status, outcome.nextAttemptAt ?? null, outcome.lastError ?? null,
-        attempt.startedAt + attempt.durationMs, owner,
-      ],
-    );
+    const { rows } = await this.#query(this.#sql.finishAttempt, [
+      attempt.id, attempt.tenant, attempt.endpointId, attempt.messageId ?? null, attempt.deliveryId ?? null, attempt.startedAt,
+      json(attempt), outcome.status, outcome.nextAttemptAt ?? null, outcome.lastError ?? null,
+      attempt.startedAt + attempt.durationMs, owner,
+    ]);
     return rows[0]?.n === 1;
   }
 
@@ -567,6 +649,57 @@ export class PostgresStore implements DeliveryStore {
   }
 
   // ------------------------------------------------------------------ internals
+
+  /**
+   * Reads the messages and endpoints of claimed deliveries in the claim's transaction, so the claimer's
+   * `getMessage`/`getEndpoint` for each (which follow at once) cost no round trip. Messages never change and cannot be
+   * purged while a delivery is pending; an endpoint is as of the claim, as if read a moment earlier, and a local
+   * update or delete drops it.
+   */
+  async #prefetchFor(client: pg.PoolClient, deliveries: DeliveryRecord[]): Promise<void> {
+    const at = performance.now();
+    for (const [key, entry] of this.#prefetched) if (entry.until <= at) this.#prefetched.delete(key);
+    if (deliveries.length === 0) return;
+    const writes = this.#endpointWrites;
+    const messageIds = [...new Set(deliveries.map((d) => d.messageId))];
+    const endpointIds = [...new Set(deliveries.map((d) => d.endpointId))];
+    const { rows } = await client.query<Row>(this.#sql.claimContext, [messageIds, endpointIds]);
+    const until = at + PREFETCH_MS;
+    const uses = (key: string) => (this.#prefetched.get(key)?.uses ?? 0) + 1;
+    const messages = new Map(((rows[0]?.messages ?? []) as Row[]).map((row) => [row.id as string, toMessage(row)]));
+    const endpoints = new Map(((rows[0]?.endpoints ?? []) as EndpointRecord[]).map((record) => [record.id, record]));
+    for (const delivery of deliveries) {
+      const message = messages.get(delivery.messageId);
+      if (message !== undefined && message.tenant === delivery.tenant) {
+        const key = `m\0${delivery.tenant}\0${message.id}`;
+        this.#prefetched.set(key, { value: message, uses: uses(key), until });
+      }
+      const endpoint = endpoints.get(delivery.endpointId);
+      if (endpoint !== undefined && endpoint.tenant === delivery.tenant && writes === this.#endpointWrites) {
+        const key = `e\0${delivery.tenant}\0${endpoint.id}`;
+        this.#prefetched.set(key, { value: endpoint, uses: uses(key), until });
+      }
+    }
+  }
+
+  #forgetEndpoint(tenant: string, id: string): void {
+    this.#endpointWrites += 1;
+    this.#prefetched.delete(`e\0${tenant}\0${id}`);
+  }
+
+  /** A prefetched record, once per claimed delivery; a copy while others may still take it. */
+  #takePrefetched(key: string): EndpointRecord | MessageRecord | undefined {
+    const entry = this.#prefetched.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.until <= performance.now()) {
+      this.#prefetched.delete(key);
+      return undefined;
+    }
+    entry.uses -= 1;
+    if (entry.uses > 0) return structuredClone(entry.value);
+    this.#prefetched.delete(key);
+    return entry.value;
+  }
 
   async #query(sql: string, params: unknown[]): Promise<pg.QueryResult<Row>> {
     try {

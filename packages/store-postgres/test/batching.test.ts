@@ -1,0 +1,169 @@
+import pg from 'pg';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import type { AttemptRecord, DeliveryRecord, EndpointRecord } from '@hookline/store';
+import { createPostgresStore, type PostgresStore } from '@hookline/store-postgres';
+import { DATABASE_URL, dropSchema, freshSchemaName } from './helpers.js';
+
+const T0 = 1_700_000_000_000;
+const schemas: string[] = [];
+const stores: PostgresStore[] = [];
+const admin = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
+
+afterAll(async () => {
+  await Promise.all(stores.map((store) => store.close()));
+  await admin.end();
+  for (const schema of schemas) await dropSchema(schema);
+});
+
+function endpoint(id: string): EndpointRecord {
+  return {
+    id, tenant: 'acme', name: id, url: `https://hooks.example.com/${id}`, method: 'POST', headers: {},
+    auth: { type: 'standard-webhooks', secret: 'sealed:v1:abc' }, triggers: ['*'], active: true, createdAt: T0, updatedAt: T0,
+  };
+}
+
+function attempt(delivery: DeliveryRecord, overrides: Partial<AttemptRecord> = {}): AttemptRecord {
+  return {
+    id: `att_${delivery.id}`, tenant: 'acme', endpointId: delivery.endpointId, deliveryId: delivery.id, messageId: delivery.messageId,
+    number: 1, trigger: 'scheduled',
+    request: { method: 'POST', url: 'https://hooks.example.com/x', headers: {}, body: '{"a":1}' },
+    response: { status: 200, headers: {}, body: 'ok', truncated: false },
+    durationMs: 5, startedAt: T0 + 100, succeeded: true, ...overrides,
+  };
+}
+
+/** A fresh store with `count` deliveries (one message each, over two endpoints) claimed by `w1`. */
+async function claimed(count: number): Promise<{ store: PostgresStore; schema: string; deliveries: DeliveryRecord[] }> {
+  const schema = freshSchemaName('batch');
+  schemas.push(schema);
+  const store = await createPostgresStore({ connectionString: DATABASE_URL, schema, poolSize: 4 });
+  stores.push(store);
+  await store.createEndpoint(endpoint('ep_a'));
+  await store.createEndpoint(endpoint('ep_b'));
+  for (let i = 0; i < count; i++) {
+    const messageId = `msg_${i}`;
+    await store.createMessage({
+      message: { id: messageId, tenant: 'acme', type: 't', data: { n: i, text: 'caf\u00e9 \u0000' }, createdAt: T0 },
+      deliveries: [{ id: `dlv_${i}`, tenant: 'acme', messageId, endpointId: i % 2 === 0 ? 'ep_a' : 'ep_b', status: 'pending',
+        attemptCount: 0, nextAttemptAt: T0 + i, createdAt: T0, updatedAt: T0 }],
+    });
+  }
+  const deliveries = await store.claimDue({ now: T0 + 50, owner: 'w1', leaseMs: 60_000, limit: count, perEndpointLimit: count });
+  expect(deliveries).toHaveLength(count);
+  return { store, schema, deliveries };
+}
+
+/** Counts the statements `store` sends while `work` runs. */
+async function statementsDuring<T>(store: PostgresStore, work: () => Promise<T>): Promise<{ result: T; statements: number }> {
+  const original = store.pool.query.bind(store.pool);
+  let statements = 0;
+  store.pool.query = ((...args: Parameters<typeof original>) => {
+    statements += 1;
+    return original(...args);
+  }) as typeof store.pool.query;
+  try {
+    return { result: await work(), statements };
+  } finally {
+    store.pool.query = original as typeof store.pool.query;
+  }
+}
+
+describe('finishes from concurrent sends', () => {
+  let store: PostgresStore;
+  let schema: string;
+  let deliveries: DeliveryRecord[];
+  beforeEach(async () => {
+    ({ store, schema, deliveries } = await claimed(6));
+  });
+
+  it('commit together in one statement, each resolving with its own outcome applied', async () => {
+    const [a, b, c, d, e, f] = deliveries as [DeliveryRecord, DeliveryRecord, DeliveryRecord, DeliveryRecord, DeliveryRecord, DeliveryRecord];
+    const { result, statements } = await statementsDuring(store, () => Promise.all([
+      store.finishAttempt({ owner: 'w1', attempt: attempt(a), outcome: { status: 'succeeded' } }),
+      store.finishAttempt({ owner: 'w1', attempt: attempt(b, { succeeded: false }), outcome: { status: 'pending', nextAttemptAt: T0 + 9000, lastError: 'HTTP 500' } }),
+      store.finishAttempt({ owner: 'w1', attempt: attempt(c, { succeeded: false }), outcome: { status: 'exhausted', lastError: 'HTTP 503' } }),
+      store.finishAttempt({ owner: 'w1', attempt: attempt(d), outcome: { status: 'awaiting_callback' } }),
+      store.finishAttempt({ owner: 'w2', attempt: attempt(e), outcome: { status: 'succeeded' } }),
+      store.finishAttempt({ owner: 'w1', attempt: attempt(f, { succeeded: false }), outcome: { status: 'cancelled', lastError: 'HTTP 410' } }),
+    ]));
+    expect(statements).toBe(1);
+    expect(result).toEqual([true, true, true, true, false, true]);
+    const { rows } = await admin.query(
+      `SELECT id, status, attempt_count, next_attempt_at::float8 AS next, last_error, lease_owner, updated_at::float8 AS updated
+       FROM "${schema}".deliveries ORDER BY id`,
+    );
+    expect(rows).toEqual([
+      { id: 'dlv_0', status: 'succeeded', attempt_count: 1, next: T0, last_error: null, lease_owner: null, updated: T0 + 105 },
+      { id: 'dlv_1', status: 'pending', attempt_count: 1, next: T0 + 9000, last_error: 'HTTP 500', lease_owner: null, updated: T0 + 105 },
+      { id: 'dlv_2', status: 'exhausted', attempt_count: 1, next: T0 + 2, last_error: 'HTTP 503', lease_owner: null, updated: T0 + 105 },
+      { id: 'dlv_3', status: 'awaiting_callback', attempt_count: 1, next: T0 + 3, last_error: null, lease_owner: null, updated: T0 + 105 },
+      // Leased by w1, finished by w2: untouched, but the attempt is recorded.
+      { id: 'dlv_4', status: 'pending', attempt_count: 0, next: T0 + 4, last_error: null, lease_owner: 'w1', updated: T0 + 50 },
+      { id: 'dlv_5', status: 'cancelled', attempt_count: 1, next: T0 + 5, last_error: 'HTTP 410', lease_owner: null, updated: T0 + 105 },
+    ]);
+    const page = await store.listAttempts({ tenant: 'acme', limit: 10 });
+    expect(page.items.map((x) => x.id).sort()).toEqual(deliveries.map((x) => `att_${x.id}`).sort());
+    expect(page.items.find((x) => x.id === 'att_dlv_1')).toEqual(attempt(b, { succeeded: false }));
+  });
+
+  it('fail one bad finish alone: the others in its batch still commit', async () => {
+    const [a, b, c] = deliveries as [DeliveryRecord, DeliveryRecord, DeliveryRecord];
+    const results = await Promise.allSettled([
+      store.finishAttempt({ owner: 'w1', attempt: attempt(a), outcome: { status: 'succeeded' } }),
+      // A NUL in a text column: Postgres refuses this one row.
+      store.finishAttempt({ owner: 'w1', attempt: attempt(b, { id: 'att_\u0000bad' }), outcome: { status: 'succeeded' } }),
+      store.finishAttempt({ owner: 'w1', attempt: attempt(c), outcome: { status: 'succeeded' } }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(results[0]).toEqual({ status: 'fulfilled', value: true });
+    expect(results[2]).toEqual({ status: 'fulfilled', value: true });
+    expect((await store.getDelivery(b.id))?.status).toBe('pending');
+    expect((await store.getDelivery(b.id))?.leaseOwner).toBe('w1');
+    expect((await store.getDelivery(c.id))?.status).toBe('succeeded');
+  });
+
+  it('let exactly one of two finishes of one delivery in the same turn win the lease', async () => {
+    const [a] = deliveries as [DeliveryRecord];
+    const results = await Promise.all([
+      store.finishAttempt({ owner: 'w1', attempt: attempt(a, { id: 'att_first' }), outcome: { status: 'succeeded' } }),
+      store.finishAttempt({ owner: 'w1', attempt: attempt(a, { id: 'att_second' }), outcome: { status: 'exhausted' } }),
+    ]);
+    expect(results).toEqual([true, false]);
+    expect((await store.getDelivery(a.id))?.status).toBe('succeeded');
+    expect((await store.getDelivery(a.id))?.attemptCount).toBe(1);
+    expect((await store.listAttempts({ tenant: 'acme', deliveryId: a.id })).items.map((x) => x.id).sort()).toEqual(['att_first', 'att_second']);
+  });
+});
+
+describe('reads that follow a claim', () => {
+  it("answer each claimed delivery's message and endpoint without a round trip, equal to a fresh read", async () => {
+    const { store, deliveries } = await claimed(4);
+    const { result, statements } = await statementsDuring(store, () =>
+      Promise.all(deliveries.map(async (d) => [await store.getMessage(d.tenant, d.messageId), await store.getEndpoint(d.tenant, d.endpointId)] as const)),
+    );
+    expect(statements).toBe(0);
+    expect(result.map(([message]) => message)).toEqual(
+      deliveries.map((d) => ({ id: d.messageId, tenant: 'acme', type: 't', data: { n: Number(d.id.slice(4)), text: 'caf\u00e9 \u0000' }, createdAt: T0 })),
+    );
+    expect(result.map(([, found]) => found)).toEqual(deliveries.map((d) => endpoint(d.endpointId)));
+    // Used up: the next reads go to the database, and still agree.
+    const again = await statementsDuring(store, () => store.getEndpoint('acme', 'ep_a'));
+    expect(again).toEqual({ result: endpoint('ep_a'), statements: 1 });
+  });
+
+  it('never answer with an endpoint this store updated or deleted after the claim read it', async () => {
+    const { store } = await claimed(4);
+    const renamed = { ...endpoint('ep_a'), name: 'renamed', updatedAt: T0 + 1 };
+    await store.updateEndpoint(renamed);
+    await store.deleteEndpoint('acme', 'ep_b', T0 + 2);
+    expect(await store.getEndpoint('acme', 'ep_a')).toEqual(renamed);
+    expect(await store.getEndpoint('acme', 'ep_b')).toBeUndefined();
+  });
+
+  it('do not answer for another tenant', async () => {
+    const { store, deliveries } = await claimed(2);
+    const [d] = deliveries as [DeliveryRecord];
+    expect(await store.getMessage('other', d.messageId)).toBeUndefined();
+    expect(await store.getEndpoint('other', d.endpointId)).toBeUndefined();
+  });
+});
