@@ -103,7 +103,13 @@ if (process.argv[2] === 'serve') {
 
 function startServerProcess(framework, kind) {
   const child = fork(fileURLToPath(import.meta.url), ['serve', framework, kind], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = () => new Promise((resolve, reject) => { child.once('message', resolve); child.once('exit', (code) => reject(new Error(`${framework} ${kind} exited with ${code}`))); });
+  // One exit listener for the child's life, not one per message (they piled up past Node's listener warning).
+  let failPending = () => {};
+  child.once('exit', (code) => failPending(new Error(`${framework} ${kind} exited with ${code}`)));
+  const next = () => new Promise((resolve, reject) => {
+    failPending = reject;
+    child.once('message', resolve);
+  });
   return next().then(({ url }) => ({
     url,
     cpuSeconds: async () => { child.send('cpu'); const { cpu } = await next(); return (cpu.user + cpu.system) / 1e6; },
