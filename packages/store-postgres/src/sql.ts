@@ -241,6 +241,17 @@ export function statements(s: string) {
                 'created_at', m.created_at, 'data', m.data)) FROM ${s}.messages m WHERE m.id = ANY ($1::text[])) AS messages,
              (SELECT json_agg(e.record) FROM ${s}.endpoints e WHERE e.id = ANY ($2::text[])) AS endpoints`,
 
+    /** $1..$5 the messages (id, tenant, type, created at, data; no idempotency keys), $6..$17 their deliveries, as arrays. */
+    createMessages: `
+      WITH messages AS (
+        INSERT INTO ${s}.messages (id, tenant, type, created_at, data)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::json[])
+      )
+      INSERT INTO ${s}.deliveries (id, tenant, message_id, endpoint_id, status, attempt_count, next_attempt_at,
+        lease_owner, lease_expires_at, last_error, created_at, updated_at)
+      SELECT * FROM unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int[], $12::bigint[],
+        $13::text[], $14::bigint[], $15::text[], $16::bigint[], $17::bigint[])`,
+
     /** $1..$12 the deliveries as arrays. */
     insertDeliveries: `
       INSERT INTO ${s}.deliveries (id, tenant, message_id, endpoint_id, status, attempt_count, next_attempt_at,

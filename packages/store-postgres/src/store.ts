@@ -24,6 +24,18 @@ export interface PostgresStoreOptions {
 
 type Row = Record<string, unknown>;
 
+interface CreateMessageInput {
+  message: MessageRecord;
+  deliveries: DeliveryRecord[];
+  idempotentSince?: number;
+}
+
+interface PendingCreate {
+  input: CreateMessageInput;
+  resolve: (result: { message: MessageRecord; created: boolean }) => void;
+  reject: (error: unknown) => void;
+}
+
 interface PendingFinish {
   input: { owner: string; attempt: AttemptRecord; outcome: DeliveryOutcome };
   resolve: (held: boolean) => void;
@@ -154,6 +166,9 @@ export class PostgresStore implements DeliveryStore {
   #notifying = false;
   #notifyAgain = false;
   #finishQueue: PendingFinish[] = [];
+  #createQueue: PendingCreate[] = [];
+  /** Per tenant: the active-endpoint read the calls of this event-loop turn share, sent once the turn ends. */
+  readonly #activeReads = new Map<string, Promise<EndpointRecord[]>>();
   /** Bumped by each local endpoint write: a claim that overlapped one keeps none of the endpoints it read. */
   #endpointWrites = 0;
   readonly #prefetched = new Map<string, Prefetched<EndpointRecord | MessageRecord>>();
@@ -271,21 +286,69 @@ export class PostgresStore implements DeliveryStore {
     return this.#page<EndpointRecord>('endpoints', tenant, page, (e) => ({ at: e.createdAt, id: e.id }));
   }
 
+  /**
+   * Calls for one tenant in the same event-loop turn (concurrent publishes) share one read, sent after the turn, so
+   * it still follows every call; each caller gets its own copy.
+   */
   async activeEndpoints(tenant: string): Promise<EndpointRecord[]> {
-    const { rows } = await this.#query(
-      `SELECT record FROM ${this.#s}.endpoints WHERE tenant = $1 AND active ORDER BY created_at, id`,
-      [tenant],
-    );
-    return rows.map((row) => row.record as EndpointRecord);
+    let read = this.#activeReads.get(tenant);
+    const first = read === undefined;
+    if (read === undefined) {
+      read = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+        this.#activeReads.delete(tenant);
+        const { rows } = await this.#query(
+          `SELECT record FROM ${this.#s}.endpoints WHERE tenant = $1 AND active ORDER BY created_at, id`,
+          [tenant],
+        );
+        return rows.map((row) => row.record as EndpointRecord);
+      });
+      this.#activeReads.set(tenant, read);
+    }
+    const endpoints = await read;
+    return first ? endpoints : structuredClone(endpoints);
   }
 
   // ------------------------------------------------------------------ messages and deliveries
 
-  async createMessage(input: {
-    message: MessageRecord;
-    deliveries: DeliveryRecord[];
-    idempotentSince?: number;
-  }): Promise<{ message: MessageRecord; created: boolean }> {
+  /**
+   * Publishes without an idempotency key that arrive in the same event-loop turn go in as one statement (one round
+   * trip, one durable commit); if that fails (an id taken), each is retried alone, so only the offender fails.
+   */
+  createMessage(input: CreateMessageInput): Promise<{ message: MessageRecord; created: boolean }> {
+    if (input.message.idempotencyKey !== undefined) return this.#createMessage(input);
+    return new Promise((resolve, reject) => {
+      this.#createQueue.push({ input, resolve, reject });
+      if (this.#createQueue.length === 1) setImmediate(() => void this.#flushCreates());
+    });
+  }
+
+  async #flushCreates(): Promise<void> {
+    const batch = this.#createQueue;
+    this.#createQueue = [];
+    if (batch.length === 1) {
+      const only = batch[0] as PendingCreate;
+      await this.#createMessage(only.input).then(only.resolve, only.reject);
+      return;
+    }
+    const messages = batch.map((p) => p.input.message);
+    try {
+      await this.#query(this.#sql.createMessages, [
+        messages.map((m) => m.id), messages.map((m) => m.tenant), messages.map((m) => m.type), messages.map((m) => m.createdAt),
+        messages.map((m) => json(m.data)), ...deliveryColumns(batch.flatMap((p) => p.input.deliveries)),
+      ]);
+    } catch (error) {
+      if (isHooklineError(error) && error.code === 'store_unavailable') {
+        for (const pending of batch) pending.reject(error);
+        return;
+      }
+      await Promise.all(batch.map((pending) => this.#createMessage(pending.input).then(pending.resolve, pending.reject)));
+      return;
+    }
+    for (const pending of batch) pending.resolve({ message: structuredClone(pending.input.message), created: true });
+    if (batch.some((p) => p.input.deliveries.length > 0)) this.#notify();
+  }
+
+  async #createMessage(input: CreateMessageInput): Promise<{ message: MessageRecord; created: boolean }> {
     const { message } = input;
     const insert = [
       message.id, message.tenant, message.type, message.idempotencyKey ?? null, message.createdAt, json(message.data),

@@ -167,3 +167,56 @@ describe('reads that follow a claim', () => {
     expect(await store.getEndpoint('other', d.endpointId)).toBeUndefined();
   });
 });
+
+describe('publishes from concurrent callers', () => {
+  async function fresh(): Promise<PostgresStore> {
+    const schema = freshSchemaName('publish');
+    schemas.push(schema);
+    const store = await createPostgresStore({ connectionString: DATABASE_URL, schema, poolSize: 4 });
+    stores.push(store);
+    await store.createEndpoint(endpoint('ep_a'));
+    await store.createEndpoint({ ...endpoint('ep_off'), active: false });
+    return store;
+  }
+
+  function input(n: number, messageId = `msg_${n}`) {
+    return {
+      message: { id: messageId, tenant: 'acme', type: 't', data: { n }, createdAt: T0 + n },
+      deliveries: [{ id: `dlv_${n}`, tenant: 'acme', messageId, endpointId: 'ep_a', status: 'pending' as const, attemptCount: 0,
+        nextAttemptAt: T0 + n, createdAt: T0 + n, updatedAt: T0 + n }],
+    };
+  }
+
+  it('go in as one statement, each answered with its own message', async () => {
+    const store = await fresh();
+    const { result, statements } = await statementsDuring(store, () => Promise.all([0, 1, 2, 3, 4].map((n) => store.createMessage(input(n)))));
+    // The insert, and one coalesced wake-up NOTIFY.
+    expect(statements).toBe(2);
+    expect(result).toEqual([0, 1, 2, 3, 4].map((n) => ({ message: input(n).message, created: true })));
+    const claimed = await store.claimDue({ now: T0 + 10, owner: 'w1', leaseMs: 1000, limit: 10 });
+    expect(claimed.map((d) => d.id)).toEqual(['dlv_0', 'dlv_1', 'dlv_2', 'dlv_3', 'dlv_4']);
+    expect(await store.getMessage('acme', 'msg_3')).toEqual(input(3).message);
+  });
+
+  it('fail alone when one reuses a message id: the rest are stored', async () => {
+    const store = await fresh();
+    await store.createMessage(input(0));
+    const results = await Promise.allSettled([store.createMessage(input(1)), store.createMessage(input(2, 'msg_0')), store.createMessage(input(3))]);
+    expect(results[0]).toEqual({ status: 'fulfilled', value: { message: input(1).message, created: true } });
+    expect(results[1]).toMatchObject({ status: 'rejected', reason: { code: 'conflict' } });
+    expect(results[2]).toEqual({ status: 'fulfilled', value: { message: input(3).message, created: true } });
+    expect(await store.getDelivery('dlv_2')).toBeUndefined();
+    expect((await store.getMessage('acme', 'msg_0'))?.data).toEqual({ n: 0 });
+  });
+
+  it('share one read of the active endpoints, each caller getting its own copy', async () => {
+    const store = await fresh();
+    const { result, statements } = await statementsDuring(store, () => Promise.all([1, 2, 3].map(() => store.activeEndpoints('acme'))));
+    expect(statements).toBe(1);
+    expect(result).toEqual([[endpoint('ep_a')], [endpoint('ep_a')], [endpoint('ep_a')]]);
+    expect(result[0]![0]).not.toBe(result[1]![0]);
+    // A write finished before the next call is always seen by it.
+    await store.updateEndpoint({ ...endpoint('ep_a'), active: false });
+    expect(await store.activeEndpoints('acme')).toEqual([]);
+  });
+});
