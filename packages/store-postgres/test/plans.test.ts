@@ -63,7 +63,12 @@ beforeAll(async () => {
     INSERT INTO ${s}.callbacks (token_hash, tenant, delivery_id, message_id, endpoint_id, expires_at)
     SELECT 'hash_' || i, 'acme', 'dlv_' || i, 'msg_' || (i / 2), 'ep_' || (i % 200), ${T0} + i
     FROM generate_series(1, ${ROWS - 1}, 20) AS i`);
-  await client.query(`ANALYZE ${s}.messages, ${s}.deliveries, ${s}.attempts, ${s}.seen_ids, ${s}.callbacks`);
+  // 20,000 endpoints (the 200 above have deliveries): a table past a few pages, where a scan would cost.
+  await client.query(`
+    INSERT INTO ${s}.endpoints (id, tenant, active, created_at, record)
+    SELECT 'ep_' || i, 'acme', true, ${T0} + i, json_build_object('id', 'ep_' || i, 'tenant', 'acme')
+    FROM generate_series(0, 19999) AS i`);
+  await client.query(`ANALYZE ${s}.endpoints, ${s}.messages, ${s}.deliveries, ${s}.attempts, ${s}.seen_ids, ${s}.callbacks`);
 }, 120_000);
 
 afterAll(async () => {
@@ -87,6 +92,23 @@ describe(`query plans at ${ROWS.toLocaleString('en-US')} deliveries`, () => {
     const nodes = await plan(sql.claimWithinLimits, [now, 'w1', now + 30_000, 50, 5, endpoints]);
     expect(seqScans(nodes)).toEqual([]);
     expect(nodes.map((n) => n['Index Name'])).toContain('deliveries_due_by_endpoint');
+  });
+
+  it("reads the claimed deliveries' messages and endpoints by key", async () => {
+    const nodes = await plan(sql.claimContext, [['msg_10', 'msg_11', 'msg_500'], ['ep_1', 'ep_7']]);
+    expect(seqScans(nodes)).toEqual([]);
+    expect(nodes.map((n) => n['Index Name']).sort()).toEqual(['endpoints_pkey', 'messages_pkey']);
+  });
+
+  it('finishes a batch of attempts by key, never scanning deliveries', async () => {
+    const ids = ['dlv_20', 'dlv_40', 'dlv_60'];
+    const column = (value: unknown) => ids.map(() => value);
+    const nodes = await plan(sql.finishAttempts, [
+      ids.map((id) => `att_new_${id}`), column('acme'), column('ep_0'), column('msg_10'), ids, column(now), column('{}'),
+      column('succeeded'), column(null), column(null), column(now + 5), column('worker_0'),
+    ]);
+    expect(seqScans(nodes)).toEqual([]);
+    expect(nodes.map((n) => n['Index Name'])).toContain('deliveries_pkey');
   });
 
   it('finds the next due time without scanning deliveries', async () => {
