@@ -25,6 +25,54 @@ function CANDIDATES(s: string): string {
       )`;
 }
 
+/**
+ * The per-endpoint-limited claim as one server-side call (one round trip instead of five): the same statements as
+ * the client-side form, run by EXECUTE so each takes a fresh snapshot after the locks before it, then the claimed
+ * deliveries with their messages and endpoints. Committed by the caller's implicit transaction, without waiting for
+ * the WAL flush (see claimDue). The statement texts are fixed when this migration runs: a later change to them needs
+ * a migration that replaces the function.
+ */
+function claimFunction(s: string): string {
+  const sql = statements(s);
+  const quoted = (text: string) => `$claim$${text}$claim$`;
+  return `
+    CREATE OR REPLACE FUNCTION ${s}.claim_due(p_now bigint, p_owner text, p_lease_expires_at bigint, p_limit int, p_per_endpoint int, p_lock text)
+    RETURNS TABLE (delivery json, message json, endpoint json) LANGUAGE plpgsql VOLATILE AS $fn$
+    DECLARE
+      held text[] := '{}';
+      claimed text[] := '{}';
+      locked text[];
+      looked int;
+      scan int := greatest(100, p_limit * 4);
+      taken_now text[];
+    BEGIN
+      PERFORM set_config('synchronous_commit', 'off', true);
+      FOR round IN 0..7 LOOP
+        EXIT WHEN cardinality(claimed) >= p_limit;
+        EXECUTE 'SELECT array_agg(endpoint_id), max(looked) FROM (' || ${quoted(sql.claimCandidates)} || ') c'
+          INTO locked, looked USING p_now, p_per_endpoint, held, scan, p_lock, p_limit - cardinality(claimed);
+        IF locked IS NULL AND round = 0 THEN
+          EXECUTE 'SELECT array_agg(endpoint_id), max(looked) FROM (' || ${quoted(sql.claimWaitForFirst)} || ') c'
+            INTO locked, looked USING p_now, p_per_endpoint, held, scan, p_lock, p_limit - cardinality(claimed);
+        END IF;
+        EXIT WHEN locked IS NULL;
+        held := held || locked;
+        EXECUTE 'WITH taken AS (' || ${quoted(sql.claimWithinLimits)} || ') SELECT coalesce(array_agg(id), ''{}'') FROM taken'
+          INTO taken_now USING p_now, p_owner, p_lease_expires_at, p_limit - cardinality(claimed), p_per_endpoint, locked;
+        claimed := claimed || taken_now;
+        -- Fewer due rows than looked for: nothing further down the queue.
+        EXIT WHEN looked < scan;
+      END LOOP;
+      RETURN QUERY
+        SELECT row_to_json(d),
+          (SELECT row_to_json(m) FROM ${s}.messages m WHERE m.id = d.message_id AND m.tenant = d.tenant),
+          (SELECT e.record FROM ${s}.endpoints e WHERE e.id = d.endpoint_id AND e.tenant = d.tenant)
+        FROM ${s}.deliveries d WHERE d.id = ANY (claimed);
+    END
+    $fn$;
+    `;
+}
+
 export function migrations(s: string): string[] {
   return [
     `
@@ -116,6 +164,7 @@ export function migrations(s: string): string[] {
     CREATE INDEX callbacks_by_delivery ON ${s}.callbacks ((delivery_id COLLATE "C"));
     CREATE INDEX deliveries_awaiting_callback ON ${s}.deliveries (updated_at, id) WHERE status = 'awaiting_callback';
     `,
+    claimFunction(s),
   ];
 }
 
@@ -234,6 +283,9 @@ export function statements(s: string) {
         RETURNING d.id
       )
       SELECT ARRAY(SELECT id FROM finished) AS ids, set_config('synchronous_commit', 'off', true) AS async_commit`,
+
+    /** $1 now, $2 owner, $3 lease expiry, $4 limit, $5 perEndpointLimit, $6 lock namespace: the claim in one call. */
+    claimDueLimited: `SELECT * FROM ${s}.claim_due($1, $2, $3, $4, $5, $6)`,
 
     /** $1 message ids, $2 endpoint ids: what the claimed deliveries' sends need, read in the claim's transaction. */
     claimContext: `

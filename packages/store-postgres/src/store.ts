@@ -423,7 +423,8 @@ export class PostgresStore implements DeliveryStore {
    * earliest due deliveries, take a transaction-scoped advisory lock per endpoint (try-lock: an endpoint another
    * claimer is busy with is skipped this round, so claimers never wait on or deadlock with each other), then count live
    * leases and lease up to the remainder in a statement whose snapshot follows the locks. Rounds repeat, skipping
-   * endpoints already seen, until the limit is met, so one endpoint's backlog never hides the others.
+   * endpoints already seen, until the limit is met, so one endpoint's backlog never hides the others. The rounds run
+   * server-side, in one call.
    */
   async claimDue(options: ClaimOptions): Promise<DeliveryRecord[]> {
     const { now, owner, leaseMs, limit, perEndpointLimit } = options;
@@ -438,25 +439,12 @@ export class PostgresStore implements DeliveryStore {
       }, { asyncCommit: true });
       return rows.sort(byDueOrder);
     }
-    const claimed = await this.#transaction(async (client) => {
-      const taken: DeliveryRecord[] = [];
-      const held: string[] = [];
-      const scan = Math.max(100, limit * 4);
-      for (let round = 0; round < 8 && taken.length < limit; round++) {
-        const params = [now, perEndpointLimit, held, scan, `${this.schema}:claim`, limit - taken.length];
-        let { rows: locked } = await client.query(this.#sql.claimCandidates, params);
-        if (locked.length === 0 && round === 0) ({ rows: locked } = await client.query(this.#sql.claimWaitForFirst, params));
-        if (locked.length === 0) break;
-        const endpointIds = locked.map((r: Row) => r.endpoint_id as string);
-        held.push(...endpointIds);
-        const { rows } = await client.query(this.#sql.claimWithinLimits, [now, owner, now + leaseMs, limit - taken.length, perEndpointLimit, endpointIds]);
-        taken.push(...rows.map(toDelivery));
-        // Fewer due rows than looked for: nothing further down the queue.
-        if (num(locked[0]?.looked) < scan) break;
-      }
-      await this.#prefetchFor(client, taken);
-      return taken;
-    }, { asyncCommit: true });
+    // One call: the rounds below run server-side in `claim_due` (migration 3), which also returns each claimed
+    // delivery's message and endpoint for the reads that follow.
+    const writes = this.#endpointWrites;
+    const { rows } = await this.#query(this.#sql.claimDueLimited, [now, owner, now + leaseMs, limit, perEndpointLimit, `${this.schema}:claim`]);
+    const claimed = rows.map((row) => toDelivery(row.delivery as Row));
+    this.#keepPrefetched(claimed, rows.map((row) => row.message as Row | null), rows.map((row) => row.endpoint as EndpointRecord | null), writes);
     return claimed.sort(byDueOrder);
   }
 
@@ -720,29 +708,36 @@ export class PostgresStore implements DeliveryStore {
    * update or delete drops it.
    */
   async #prefetchFor(client: pg.PoolClient, deliveries: DeliveryRecord[]): Promise<void> {
-    const at = performance.now();
-    for (const [key, entry] of this.#prefetched) if (entry.until <= at) this.#prefetched.delete(key);
     if (deliveries.length === 0) return;
     const writes = this.#endpointWrites;
     const messageIds = [...new Set(deliveries.map((d) => d.messageId))];
     const endpointIds = [...new Set(deliveries.map((d) => d.endpointId))];
     const { rows } = await client.query<Row>(this.#sql.claimContext, [messageIds, endpointIds]);
+    const messages = new Map(((rows[0]?.messages ?? []) as Row[]).map((row) => [row.id as string, row]));
+    const endpoints = new Map(((rows[0]?.endpoints ?? []) as EndpointRecord[]).map((record) => [record.id, record]));
+    this.#keepPrefetched(
+      deliveries, deliveries.map((d) => messages.get(d.messageId) ?? null), deliveries.map((d) => endpoints.get(d.endpointId) ?? null), writes,
+    );
+  }
+
+  /** Keeps each claimed delivery's message and endpoint (same positions) for one read each; `writes` as the claim began. */
+  #keepPrefetched(deliveries: DeliveryRecord[], messages: Array<Row | null>, endpoints: Array<EndpointRecord | null>, writes: number): void {
+    const at = performance.now();
+    for (const [key, entry] of this.#prefetched) if (entry.until <= at) this.#prefetched.delete(key);
     const until = at + PREFETCH_MS;
     const uses = (key: string) => (this.#prefetched.get(key)?.uses ?? 0) + 1;
-    const messages = new Map(((rows[0]?.messages ?? []) as Row[]).map((row) => [row.id as string, toMessage(row)]));
-    const endpoints = new Map(((rows[0]?.endpoints ?? []) as EndpointRecord[]).map((record) => [record.id, record]));
-    for (const delivery of deliveries) {
-      const message = messages.get(delivery.messageId);
-      if (message !== undefined && message.tenant === delivery.tenant) {
-        const key = `m\0${delivery.tenant}\0${message.id}`;
-        this.#prefetched.set(key, { value: message, uses: uses(key), until });
+    deliveries.forEach((delivery, i) => {
+      const messageRow = messages[i];
+      if (messageRow !== null && messageRow !== undefined && messageRow.tenant === delivery.tenant) {
+        const key = `m\0${delivery.tenant}\0${delivery.messageId}`;
+        this.#prefetched.set(key, { value: toMessage(messageRow), uses: uses(key), until });
       }
-      const endpoint = endpoints.get(delivery.endpointId);
-      if (endpoint !== undefined && endpoint.tenant === delivery.tenant && writes === this.#endpointWrites) {
+      const endpoint = endpoints[i];
+      if (endpoint !== null && endpoint !== undefined && endpoint.tenant === delivery.tenant && writes === this.#endpointWrites) {
         const key = `e\0${delivery.tenant}\0${endpoint.id}`;
         this.#prefetched.set(key, { value: endpoint, uses: uses(key), until });
       }
-    }
+    });
   }
 
   #forgetEndpoint(tenant: string, id: string): void {

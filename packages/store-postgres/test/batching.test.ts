@@ -48,8 +48,11 @@ async function claimed(count: number): Promise<{ store: PostgresStore; schema: s
         attemptCount: 0, nextAttemptAt: T0 + i, createdAt: T0, updatedAt: T0 }],
     });
   }
-  const deliveries = await store.claimDue({ now: T0 + 50, owner: 'w1', leaseMs: 60_000, limit: count, perEndpointLimit: count });
-  expect(deliveries).toHaveLength(count);
+  // The per-endpoint-limited claim, messages and endpoints included, is one call.
+  const { result: deliveries, statements } = await statementsDuring(store, () =>
+    store.claimDue({ now: T0 + 50, owner: 'w1', leaseMs: 60_000, limit: count, perEndpointLimit: count }));
+  expect(deliveries.map((d) => d.id)).toEqual(Array.from({ length: count }, (_, i) => `dlv_${i}`));
+  expect(statements).toBe(1);
   return { store, schema, deliveries };
 }
 

@@ -207,7 +207,8 @@ describe('a connection killed mid-claim', () => {
     // answers the in-flight statement with an error and closes the socket while the store rolls back.
     const holder = await admin.connect();
     await holder.query('SELECT pg_advisory_lock(hashtext($1), hashtext($2))', [`${schema}:claim`, 'ep_k']);
-    const claim = store.claimDue({ now: T0 + 10, owner: 'w1', leaseMs: 1000, limit: 1, perEndpointLimit: 2 });
+    // Asserted from the start: the claim may fail before the kill below is confirmed.
+    const claim = expect(store.claimDue({ now: T0 + 10, owner: 'w1', leaseMs: 1000, limit: 1, perEndpointLimit: 2 })).rejects.toMatchObject({ code: 'store_unavailable' });
     await until(async () => {
       const { rowCount } = await admin.query(
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
@@ -215,7 +216,7 @@ describe('a connection killed mid-claim', () => {
       );
       return rowCount === 1;
     });
-    await expect(claim).rejects.toMatchObject({ code: 'store_unavailable' });
+    await claim;
     await holder.query('SELECT pg_advisory_unlock(hashtext($1), hashtext($2))', [`${schema}:claim`, 'ep_k']);
     holder.release();
     const next = await store.claimDue({ now: T0 + 10, owner: 'w1', leaseMs: 1000, limit: 1, perEndpointLimit: 2 });
