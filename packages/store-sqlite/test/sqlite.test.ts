@@ -189,12 +189,17 @@ describe('several processes sharing one file', () => {
     writeFileSync(
       entry,
       `
+      import { readdirSync, writeFileSync } from 'node:fs';
+      import { basename, dirname } from 'node:path';
       import { createSqliteStore } from '@hookline/store-sqlite';
-      const [path, owner, startAt] = process.argv.slice(2);
+      const [path, owner, claimers] = process.argv.slice(2);
       const store = createSqliteStore({ path });
       void (async () => {
-        // Every claimer starts at the same moment, so their transactions really overlap.
-        while (Date.now() < Number(startAt)) await new Promise((resolve) => setTimeout(resolve, 1));
+        // A barrier: no claimer starts before every claimer has opened the file, so their transactions really overlap
+        // however slowly the processes start on a loaded machine.
+        writeFileSync(path + '.ready-' + owner, '');
+        const ready = () => readdirSync(dirname(path)).filter((f) => f.startsWith(basename(path) + '.ready-')).length;
+        while (ready() < Number(claimers)) await new Promise((resolve) => setTimeout(resolve, 1));
         for (;;) {
           const claimed = await store.claimDue({ now: ${T0 + 10_000}, owner, leaseMs: 60_000, limit: 3, perEndpointLimit: 1000 });
           if (claimed.length === 0) break;
@@ -205,8 +210,8 @@ describe('several processes sharing one file', () => {
       `,
     );
     await bundle(entry, claimer);
-    const startAt = String(Date.now() + 1500);
-    const outputs = await Promise.all(['p1', 'p2', 'p3', 'p4'].map((owner) => runChild(claimer, [path, owner, startAt])));
+    const owners = ['p1', 'p2', 'p3', 'p4'];
+    const outputs = await Promise.all(owners.map((owner) => runChild(claimer, [path, owner, String(owners.length)])));
     const claimed = outputs.flat();
     expect(claimed).toHaveLength(600);
     expect(new Set(claimed).size).toBe(600);
