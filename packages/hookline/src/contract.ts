@@ -6,6 +6,7 @@ import type {
   AttemptQuery, AttemptRecord, DeliveryRecord, DeliveryStore, EndpointRecord, HttpMethod, InboundPlatform,
   InboundSourceRecord, JsonValue, MessageRecord, Page, PageQuery,
 } from '@hookline/store';
+import type { EndpointAuth } from '@hookline/schemas';
 
 /** The plain request every adapter builds: exact body bytes, headers as Node gives them. */
 export interface HookRequest {
@@ -24,24 +25,11 @@ export interface HookResponse {
 
 // ---------------------------------------------------------------- send side
 
-/** How an endpoint's requests are signed, as an admin writes it. Secrets are write-only. */
-export type EndpointAuthInput =
-  | { type: 'jwt' }
-  | { type: 'standard-webhooks'; /** `whsec_…`; generated when absent and returned once. */ secret?: string }
-  | {
-      type: 'hmac';
-      secret?: string;
-      header: string;
-      algorithm?: 'sha1' | 'sha256' | 'sha512';
-      encoding?: 'hex' | 'base64';
-      prefix?: string;
-      /** What is signed: `{body}`, `{timestamp}.{body}`, ... */
-      content?: string;
-      timestampHeader?: string;
-    }
-  | { type: 'bearer'; token: string }
-  | { type: 'basic'; username: string; password: string }
-  | { type: 'none' };
+/**
+ * How an endpoint's requests are signed, as an admin writes it: the type `@hookline/schemas` validates.
+ * Secrets are write-only; a `standard-webhooks` secret is generated when absent and returned once.
+ */
+export type EndpointAuthInput = EndpointAuth;
 
 /** An endpoint as the admin API shows it: secrets replaced by a hint such as `whsec_…k3Qz`. */
 export type Endpoint = Omit<EndpointRecord, 'auth'> & { auth: { type: EndpointAuthInput['type']; hint?: string; [key: string]: unknown } };
