@@ -82,6 +82,13 @@ function prepare(key: SigningKey): PreparedKey {
   }
 }
 
+/** Signs on libuv's threadpool (the callback form of crypto.sign), so signatures do not hold up the event loop. */
+function signOffThread(prepared: PreparedKey, data: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    cryptoSign(prepared.algorithm, data, prepared.input, (error, signature) => (error ? reject(error) : resolve(signature)));
+  });
+}
+
 /** Token ids from one pooled random buffer: one getrandom call per 1000 tokens instead of one per token. */
 function jtiSource(): () => string {
   let pool = randomBytes(0);
@@ -194,8 +201,8 @@ export function createJwtSigner(options: JwtSignerOptions): JwtSigner {
         nbf: iat - toleranceSeconds,
       };
       const signingInput = `${prepared.encodedHeader}.${base64url(JSON.stringify(claims))}`;
-      const signature = cryptoSign(prepared.algorithm, Buffer.from(signingInput), prepared.input).toString('base64url');
-      return { authorization: `Bearer ${signingInput}.${signature}` };
+      const signature = await signOffThread(prepared, Buffer.from(signingInput));
+      return { authorization: `Bearer ${signingInput}.${signature.toString('base64url')}` };
     },
 
     jwks(): PublicJwks {
