@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { HooklineError, isHooklineError } from '@hookline/errors';
 import { compileMatcher, compileTrigger } from '@hookline/matcher';
 import { eventCatalog, validate } from '@hookline/schemas';
@@ -387,7 +388,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const claimBatch = Math.max(1, Math.floor(concurrency / 4));
   let purging = false;
   let purgeRun: Promise<void> = Promise.resolve();
-  const inFlight = new Map<string, { done: Promise<void>; abort: AbortController }>();
+  /** Sends in flight, by delivery id, with when their lease was last taken or renewed. */
+  const inFlight = new Map<string, { done: Promise<void>; leasedAt: number; held: boolean }>();
+  // One signal for every send of this run: stop() aborts whatever is still in flight once its grace has passed.
+  let stopping = sharedAbort();
+  let renewalTimer: unknown;
+  const renewEveryMs = Math.max(1, Math.floor(leaseMs / 3));
 
   /** `minFree` > 1 batches claims after a finished send: one claim per few completions, not one per completion. */
   function wake(minFree = 1): void {
@@ -466,17 +472,44 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   function track(delivery: DeliveryRecord): void {
-    const abort = new AbortController();
-    const done = deliver(delivery, abort.signal)
-      .catch((error: unknown) => {
-        emit({ type: 'worker.error', error });
-        logger.error({ err: describeError(error), deliveryId: delivery.id }, 'A delivery step failed; its lease will expire and it will be retried.');
-      })
-      .finally(() => {
-        inFlight.delete(delivery.id);
-        wake(claimBatch);
-      });
-    inFlight.set(delivery.id, { done, abort });
+    const entry = { done: Promise.resolve(), leasedAt: lastClaimAt, held: true };
+    inFlight.set(delivery.id, entry);
+    entry.done = run(delivery);
+    scheduleRenewal();
+  }
+
+  async function run(delivery: DeliveryRecord): Promise<void> {
+    try {
+      await deliver(delivery, stopping.signal);
+    } catch (error) {
+      emit({ type: 'worker.error', error });
+      logger.error({ err: describeError(error), deliveryId: delivery.id }, 'A delivery step failed; its lease will expire and it will be retried.');
+    } finally {
+      inFlight.delete(delivery.id);
+      wake(claimBatch);
+    }
+  }
+
+  /**
+   * Renews the leases of sends in flight, so a slow receiver never lets another worker send a duplicate: one sweep
+   * every third of the lease for all of them (not a timer per send), renewing each lease at least half a period old.
+   */
+  function scheduleRenewal(): void {
+    if (renewalTimer !== undefined || inFlight.size === 0) return;
+    renewalTimer = timers.setTimeout(renewLeases, renewEveryMs);
+  }
+
+  function renewLeases(): void {
+    renewalTimer = undefined;
+    const now = clock.now();
+    for (const [deliveryId, entry] of inFlight) {
+      if (!entry.held || now - entry.leasedAt < renewEveryMs / 2) continue;
+      entry.leasedAt = now;
+      store.renewLease(deliveryId, workerId, now + leaseMs).then((held) => {
+        if (!held) entry.held = false;
+      }, () => undefined);
+    }
+    scheduleRenewal();
   }
 
   function maybePurge(): void {
@@ -529,24 +562,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }
     const token = callbackToken(tokenKey, delivery.id);
     const callbackUrl = `${publicUrl}/callbacks/${token}`;
-
-    // Renew the lease while the request is in flight, so a slow receiver never lets another worker send a duplicate.
-    let renewal: unknown;
-    const renew = () => {
-      renewal = timers.setTimeout(() => {
-        void store.renewLease(delivery.id, workerId, clock.now() + leaseMs).then((held) => {
-          if (held && renewal !== undefined) renew();
-        }, () => undefined);
-      }, Math.max(1, Math.floor(leaseMs / 3)));
-    };
-    renew();
-    let send: SendResult;
-    try {
-      send = await sendOnce(endpoint, message, callbackUrl, signal);
-    } finally {
-      timers.clearTimeout(renewal);
-      renewal = undefined;
-    }
+    const send = await sendOnce(endpoint, message, callbackUrl, signal);
     if (send.result.error?.code === 'aborted') {
       await store.releaseLease(delivery.id, workerId);
       return;
@@ -782,6 +798,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     start() {
       if (running) return;
       running = true;
+      if (stopping.signal.aborted) stopping = sharedAbort();
       unsubscribeWake = store.onWake?.(wake);
       logger.info({ workerId, concurrency, perEndpointConcurrency }, 'Delivery workers started.');
       void pump();
@@ -803,15 +820,24 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         await Promise.race([Promise.all(pending.map((p) => p.done)), grace]);
         clearTimeout(graceTimer);
         // Whatever is still sending is aborted; its lease is released so another worker sends it at once.
-        for (const entry of inFlight.values()) entry.abort.abort();
+        stopping.abort();
         await Promise.all([...inFlight.values()].map((p) => p.done));
       }
+      if (renewalTimer !== undefined) timers.clearTimeout(renewalTimer);
+      renewalTimer = undefined;
       if (idleTimer !== undefined) timers.clearTimeout(idleTimer);
       idleTimer = undefined;
-      transport.close();
+      await transport.close();
       logger.info({ workerId }, 'Delivery workers stopped.');
     },
   };
+}
+
+/** An abort controller whose signal every send in flight listens to (so more than Node's default 10 listeners). */
+function sharedAbort(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
 
 function newDelivery(id: string, message: MessageRecord, endpointId: string, now: number): DeliveryRecord {

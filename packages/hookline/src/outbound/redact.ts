@@ -14,8 +14,21 @@ export function redactHeaders(headers: Record<string, string>, extra: readonly s
   return out;
 }
 
+// Every attempt records its URL and endpoints repeat: remember the answer per URL (bounded).
+const redactedUrls = new Map<string, string>();
+
 /** The URL with any `user:password@` removed. */
 export function redactUrl(raw: string): string {
+  let redacted = redactedUrls.get(raw);
+  if (redacted === undefined) {
+    redacted = stripCredentials(raw);
+    if (redactedUrls.size >= 256) redactedUrls.clear();
+    redactedUrls.set(raw, redacted);
+  }
+  return redacted;
+}
+
+function stripCredentials(raw: string): string {
   try {
     const url = new URL(raw);
     if (url.username === '' && url.password === '') return raw;

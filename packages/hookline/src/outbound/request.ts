@@ -76,13 +76,17 @@ export class RequestBuilder {
       ...endpoint.headers,
       // The message id is the same on every try, so receivers can drop duplicates whatever the scheme.
       'webhook-id': event.id,
+      'content-length': String(bytes.byteLength),
     };
     const secretHeaders: string[] = [];
     const auth = endpoint.auth;
     switch (auth.type) {
-      case 'jwt':
-        Object.assign(headers, await (await this.jwtSigner(endpoint.tenant)).sign({ method: endpoint.method, url: endpoint.url, body: bytes }));
+      case 'jwt': {
+        const keys = this.#keysNow();
+        const signer = keys === undefined ? await this.jwtSigner(endpoint.tenant) : this.#signerFor(endpoint.tenant, keys);
+        Object.assign(headers, await signer.sign({ method: endpoint.method, url: endpoint.url, body: bytes }));
         break;
+      }
       case 'standard-webhooks': {
         const signer = cached(this.#standardSigners, `${endpoint.id}:${endpoint.updatedAt}`, () =>
           createStandardSigner({ secret: this.#box.open(String(auth['secret'])), now: this.#now }),
@@ -130,7 +134,10 @@ export class RequestBuilder {
 
   /** The JWT signer for a tenant's issuer; rebuilt when the key list changes. */
   async jwtSigner(tenant: string): Promise<JwtSigner> {
-    const keys = await this.#keys();
+    return this.#signerFor(tenant, this.#keysNow() ?? (await this.#keys()));
+  }
+
+  #signerFor(tenant: string, keys: ReadonlyArray<SigningKey | SigningKeyEntry>): JwtSigner {
     const issuer = this.#issuer(tenant);
     const hit = this.#jwtSigners.get(issuer);
     if (hit !== undefined && hit.keys === keys) return hit.signer;
@@ -146,6 +153,13 @@ export class RequestBuilder {
     const issuer = this.#signing?.issuer;
     if (typeof issuer === 'function') return issuer(tenant);
     return issuer ?? 'hookline.localhost';
+  }
+
+  /** The keys without waiting: undefined only while the process-lifetime demo key is still being generated. */
+  #keysNow(): ReadonlyArray<SigningKey | SigningKeyEntry> | undefined {
+    const keys = this.#signing?.keys;
+    if (keys !== undefined) return typeof keys === 'function' ? keys() : keys;
+    return this.#ephemeralKeys;
   }
 
   async #keys(): Promise<ReadonlyArray<SigningKey | SigningKeyEntry>> {
