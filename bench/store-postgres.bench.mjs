@@ -7,7 +7,7 @@ import { fork } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, request, Agent } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -177,6 +177,8 @@ function receiverProcess() {
 
 /** A hookline worker process: its own store and dispatcher, started on command. */
 async function hooklineWorker(config) {
+  const counter = countQueries();
+  answerStats(counter);
   const { createDispatcher } = await import('hookline');
   const store = await createPostgresStore({ connectionString: DATABASE_URL, schema: config.schema, poolSize: 8 });
   const dispatcher = createDispatcher({
@@ -196,6 +198,8 @@ async function hooklineWorker(config) {
  * hookline does (opening the sealed secret per send, recording each attempt with its request and response) is its own cost.
  */
 async function pgBossWorker(config) {
+  const counter = countQueries();
+  answerStats(counter);
   const { default: PgBoss } = await import('pg-boss');
   const boss = new PgBoss({ connectionString: DATABASE_URL, schema: config.schema, supervise: false, schedule: false });
   boss.on('error', () => {});
@@ -246,6 +250,85 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
+/** CPU time (ms) of a process from /proc: user + system. Undefined where /proc is missing or the process is gone. */
+function procCpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU spent by the Postgres backends serving `applicationName` (pg_stat_activity) and by the WAL writer, read from /proc
+ * (Postgres runs on this machine). Backends that connect during a phase count from zero; each phase ends before any
+ * pool closes an idle connection (10 s).
+ */
+async function postgresCpu(applicationName) {
+  const admin = new pg.Client({ connectionString: DATABASE_URL });
+  await admin.connect();
+  const { rows } = await admin.query(
+    `SELECT pid, backend_type FROM pg_stat_activity WHERE application_name LIKE $1 OR backend_type = 'walwriter'`,
+    [applicationName],
+  );
+  await admin.end();
+  const backends = new Map();
+  let walWriter = 0;
+  for (const row of rows) {
+    const ms = procCpuMs(row.pid);
+    if (ms === undefined) continue;
+    if (row.backend_type === 'walwriter') walWriter += ms;
+    else backends.set(row.pid, ms);
+  }
+  return { backends, walWriter };
+}
+
+function cpuSince(before, after) {
+  let backends = 0;
+  for (const [pid, ms] of after.backends) backends += ms - (before.backends.get(pid) ?? 0);
+  return { backends, walWriter: after.walWriter - before.walWriter };
+}
+
+/** Asks each worker process for its CPU time and the pg queries it sent since its start. */
+function workerStats(children) {
+  return Promise.all(children.map((child) => new Promise((resolve) => {
+    child.once('message', resolve);
+    child.send('stats');
+  })));
+}
+
+/** Counts the queries a process sends through pg (each one a round trip, a multi-statement text one too). */
+function countQueries() {
+  const counter = { queries: 0 };
+  const original = pg.Client.prototype.query;
+  pg.Client.prototype.query = function (...args) {
+    counter.queries += 1;
+    return original.apply(this, args);
+  };
+  return counter;
+}
+
+function answerStats(counter) {
+  process.on('message', (command) => {
+    if (command !== 'stats') return;
+    const { user, system } = process.cpuUsage();
+    process.send({ cpuMs: (user + system) / 1000, queries: counter.queries });
+  });
+}
+
+/** One line of CPU per delivery by role, and worker round trips per delivery, for a phase that delivered `count`. */
+function printCost(label, count, { workersBefore, workersAfter, publisherMs, postgres }) {
+  const sum = (list, key) => list.reduce((total, item) => total + item[key], 0);
+  const per = (ms) => ((ms * 1000) / count).toFixed(0);
+  const workerMs = sum(workersAfter, 'cpuMs') - sum(workersBefore, 'cpuMs');
+  const queries = sum(workersAfter, 'queries') - sum(workersBefore, 'queries');
+  console.log(
+    `(${label}, CPU per delivery in µs: workers ${per(workerMs)}, publisher ${per(publisherMs)}, Postgres backends ${per(postgres.backends)},`
+      + ` WAL writer ${per(postgres.walWriter)}; worker round trips per delivery ${(queries / count).toFixed(2)})`,
+  );
+}
+
 async function endToEnd() {
   const { createDispatcher } = await import('hookline');
   const receiver = spawnRole('--receiver', {});
@@ -282,11 +365,19 @@ async function endToEnd() {
       children.push(...spawned.map((s) => s.child));
       await Promise.all(spawned.map((s) => s.ready));
       for (const s of spawned) s.child.send('start');
+      const workersBefore = await workerStats(spawned.map((s) => s.child));
+      const postgresBefore = await postgresCpu(`%${schema}`);
+      const publisherBefore = process.cpuUsage();
       done = arrivalOf(DELIVERIES);
       start = now();
       await lanes(DELIVERIES, (n) => publisher.publish({ type: `bench.${n % ENDPOINTS}`, data: EVENT_DATA }));
       const publishedAt = now();
       const deliveredAt = (await done).done;
+      const publisherCpu = process.cpuUsage(publisherBefore);
+      printCost(`hookline, ${workers} worker${workers > 1 ? 's' : ''}`, DELIVERIES, {
+        workersBefore, workersAfter: await workerStats(spawned.map((s) => s.child)),
+        publisherMs: (publisherCpu.user + publisherCpu.system) / 1000, postgres: cpuSince(postgresBefore, await postgresCpu(`%${schema}`)),
+      });
       rows.push({ name: `hookline postgres, ${workers} worker process${workers > 1 ? 'es' : ''}`, value: (DELIVERIES * 1000) / (deliveredAt - start) });
       console.log(`(hookline, ${workers} worker${workers > 1 ? 's' : ''}: publishing took ${Math.round(publishedAt - start)} ms, the last delivery came ${Math.round(deliveredAt - publishedAt)} ms after)`);
       if (workers === 2) {
@@ -326,6 +417,9 @@ async function endToEnd() {
       const spawned = Array.from({ length: workers }, () => spawnRole('--pgboss-worker', { schema: bossSchema, url }));
       children.push(...spawned.map((s) => s.child));
       await Promise.all(spawned.map((s) => s.ready));
+      const workersBefore = await workerStats(spawned.map((s) => s.child));
+      const postgresBefore = await postgresCpu('pgboss');
+      const senderBefore = process.cpuUsage();
       done = arrivalOf(DELIVERIES);
       start = now();
       await lanes(DELIVERIES, (n) => {
@@ -334,6 +428,11 @@ async function endToEnd() {
       });
       const sentAt = now();
       const workedAt = (await done).done;
+      const senderCpu = process.cpuUsage(senderBefore);
+      printCost(`pg-boss, ${workers} worker${workers > 1 ? 's' : ''}`, DELIVERIES, {
+        workersBefore, workersAfter: await workerStats(spawned.map((s) => s.child)),
+        publisherMs: (senderCpu.user + senderCpu.system) / 1000, postgres: cpuSince(postgresBefore, await postgresCpu('pgboss')),
+      });
       rows.push({ name: `pg-boss, ${workers} worker process${workers > 1 ? 'es' : ''}`, value: (DELIVERIES * 1000) / (workedAt - start) });
       console.log(`(pg-boss, ${workers} worker${workers > 1 ? 's' : ''}: sending took ${Math.round(sentAt - start)} ms, the last job was worked ${Math.round(workedAt - sentAt)} ms after)`);
       for (const s of spawned) s.child.disconnect();
@@ -363,6 +462,8 @@ if (role === '--receiver') receiverProcess();
 else if (role === '--hookline-worker') await hooklineWorker(JSON.parse(rawConfig));
 else if (role === '--pgboss-worker') await pgBossWorker(JSON.parse(rawConfig));
 else {
-  await storeLevel();
-  await endToEnd();
+  // BENCH_PARTS=2 runs the end-to-end part alone.
+  const parts = (process.env.BENCH_PARTS ?? '1,2').split(',');
+  if (parts.includes('1')) await storeLevel();
+  if (parts.includes('2')) await endToEnd();
 }
