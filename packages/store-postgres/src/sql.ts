@@ -26,14 +26,54 @@ function CANDIDATES(s: string): string {
 }
 
 /**
- * The per-endpoint-limited claim as one server-side call (one round trip instead of five): the same statements as
- * the client-side form, run by EXECUTE so each takes a fresh snapshot after the locks before it, then the claimed
- * deliveries with their messages and endpoints. Committed by the caller's implicit transaction, without waiting for
- * the WAL flush (see claimDue). The statement texts are fixed when this migration runs: a later change to them needs
- * a migration that replaces the function.
+ * Migration 3 as shipped: the per-endpoint-limited claim as one server-side call, its statements run by EXECUTE
+ * (planned on every call). Frozen: migration 4 replaces the function, and a database migrating from scratch runs both.
  */
-function claimFunction(s: string): string {
-  const sql = statements(s);
+function claimFunctionV3(s: string): string {
+  const candidates = `
+      WITH saturated AS (
+        SELECT endpoint_id FROM ${s}.deliveries
+        WHERE status = 'pending' AND lease_owner IS NOT NULL AND lease_expires_at > $1
+        GROUP BY endpoint_id HAVING count(*) >= $2
+      ), earliest AS (
+        SELECT endpoint_id, next_attempt_at FROM ${s}.deliveries
+        WHERE status = 'pending' AND next_attempt_at <= $1 AND (lease_expires_at IS NULL OR lease_expires_at <= $1) AND NOT (endpoint_id = ANY ($3::text[])) AND endpoint_id NOT IN (SELECT endpoint_id FROM saturated)
+        ORDER BY next_attempt_at, id LIMIT $4
+      ), owners AS (
+        SELECT endpoint_id, min(next_attempt_at) AS first_due, (sum(count(*)) OVER ())::int AS looked
+        FROM earliest GROUP BY endpoint_id
+      )`;
+  const claimCandidates = `${candidates}
+      SELECT endpoint_id, looked FROM (SELECT * FROM owners ORDER BY first_due, endpoint_id) ordered
+      WHERE pg_try_advisory_xact_lock(hashtext($5), hashtext(endpoint_id))
+      LIMIT $6`;
+  const claimWaitForFirst = `${candidates}
+      SELECT endpoint_id, looked, pg_advisory_xact_lock(hashtext($5), hashtext(endpoint_id))::text AS waited
+      FROM (SELECT * FROM owners ORDER BY first_due, endpoint_id LIMIT 1) first
+      WHERE $6::int > 0`;
+  const claimWithinLimits = `
+      WITH live AS (
+        SELECT endpoint_id, count(*)::int AS n FROM ${s}.deliveries
+        WHERE status = 'pending' AND lease_owner IS NOT NULL AND lease_expires_at > $1 AND endpoint_id = ANY ($6::text[])
+        GROUP BY endpoint_id
+      ), picked AS (
+        SELECT c.id, c.next_attempt_at
+        FROM unnest($6::text[]) AS e(endpoint_id)
+        LEFT JOIN live ON live.endpoint_id = e.endpoint_id
+        CROSS JOIN LATERAL (
+          SELECT d.id, d.next_attempt_at FROM ${s}.deliveries d
+          WHERE d.endpoint_id = e.endpoint_id AND d.status = 'pending' AND d.next_attempt_at <= $1
+            AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= $1)
+          ORDER BY d.next_attempt_at, d.id
+          LIMIT greatest(0, $5::int - coalesce(live.n, 0))
+          FOR UPDATE SKIP LOCKED
+        ) c
+      ), chosen AS (
+        SELECT id FROM picked ORDER BY next_attempt_at, id LIMIT $4
+      )
+      UPDATE ${s}.deliveries d SET lease_owner = $2, lease_expires_at = $3, updated_at = $1
+      FROM chosen WHERE d.id = chosen.id
+      RETURNING d.*`;
   const quoted = (text: string) => `$claim$${text}$claim$`;
   return `
     CREATE OR REPLACE FUNCTION ${s}.claim_due(p_now bigint, p_owner text, p_lease_expires_at bigint, p_limit int, p_per_endpoint int, p_lock text)
@@ -49,15 +89,15 @@ function claimFunction(s: string): string {
       PERFORM set_config('synchronous_commit', 'off', true);
       FOR round IN 0..7 LOOP
         EXIT WHEN cardinality(claimed) >= p_limit;
-        EXECUTE 'SELECT array_agg(endpoint_id), max(looked) FROM (' || ${quoted(sql.claimCandidates)} || ') c'
+        EXECUTE 'SELECT array_agg(endpoint_id), max(looked) FROM (' || ${quoted(claimCandidates)} || ') c'
           INTO locked, looked USING p_now, p_per_endpoint, held, scan, p_lock, p_limit - cardinality(claimed);
         IF locked IS NULL AND round = 0 THEN
-          EXECUTE 'SELECT array_agg(endpoint_id), max(looked) FROM (' || ${quoted(sql.claimWaitForFirst)} || ') c'
+          EXECUTE 'SELECT array_agg(endpoint_id), max(looked) FROM (' || ${quoted(claimWaitForFirst)} || ') c'
             INTO locked, looked USING p_now, p_per_endpoint, held, scan, p_lock, p_limit - cardinality(claimed);
         END IF;
         EXIT WHEN locked IS NULL;
         held := held || locked;
-        EXECUTE 'WITH taken AS (' || ${quoted(sql.claimWithinLimits)} || ') SELECT coalesce(array_agg(id), ''{}'') FROM taken'
+        EXECUTE 'WITH taken AS (' || ${quoted(claimWithinLimits)} || ') SELECT coalesce(array_agg(id), ''{}'') FROM taken'
           INTO taken_now USING p_now, p_owner, p_lease_expires_at, p_limit - cardinality(claimed), p_per_endpoint, locked;
         claimed := claimed || taken_now;
         -- Fewer due rows than looked for: nothing further down the queue.
@@ -68,6 +108,64 @@ function claimFunction(s: string): string {
           (SELECT row_to_json(m) FROM ${s}.messages m WHERE m.id = d.message_id AND m.tenant = d.tenant),
           (SELECT e.record FROM ${s}.endpoints e WHERE e.id = d.endpoint_id AND e.tenant = d.tenant)
         FROM ${s}.deliveries d WHERE d.id = ANY (claimed);
+    END
+    $fn$;
+    `;
+}
+
+/** `text` with each `$n` replaced by `names[n - 1]`: a statement's parameters as PL/pgSQL variables. */
+function bind(text: string, names: string[]): string {
+  return text.replace(/\$(\d+)/g, (_, n: string) => `(${names[Number(n) - 1] as string})`);
+}
+
+/**
+ * The per-endpoint-limited claim as one server-side call (one round trip instead of five): the same statements as
+ * `claimCandidates`, `claimWaitForFirst` and `claimWithinLimits` below, as static SQL, so each session plans them
+ * once instead of on every call (a VOLATILE function takes a fresh snapshot for every statement, so each still sees
+ * every commit made before the locks taken ahead of it). Each round returns the deliveries it leased with their
+ * messages and endpoints straight from the UPDATE. Committed by the caller's implicit transaction, without waiting
+ * for the WAL flush (see claimDue). Sequential and bitmap scans are off inside it: on a table whose statistics lag
+ * (new, or filled faster than autovacuum analyses it) the planner otherwise reads every due row and sorts them to
+ * find the first hundred, instead of walking `deliveries_due` in order. The statement texts are fixed when this
+ * migration runs: a later change to them needs a migration that replaces the function.
+ */
+function claimFunction(s: string): string {
+  const sql = statements(s);
+  const wanted = 'p_limit - v_claimed';
+  const candidateArgs = ['p_now', 'p_per_endpoint', 'v_held', 'v_scan', 'p_lock', wanted];
+  return `
+    CREATE OR REPLACE FUNCTION ${s}.claim_due(p_now bigint, p_owner text, p_lease_expires_at bigint, p_limit int, p_per_endpoint int, p_lock text)
+    RETURNS TABLE (delivery json, message json, endpoint json) LANGUAGE plpgsql VOLATILE
+    SET enable_seqscan = off SET enable_bitmapscan = off AS $fn$
+    #variable_conflict use_column
+    DECLARE
+      v_held text[] := '{}';
+      v_claimed int := 0;
+      v_locked text[];
+      v_looked int;
+      v_scan int := greatest(100, p_limit * 4);
+      v_taken int;
+    BEGIN
+      PERFORM set_config('synchronous_commit', 'off', true);
+      FOR round IN 0..7 LOOP
+        EXIT WHEN v_claimed >= p_limit;
+        SELECT array_agg(endpoint_id), max(looked) INTO v_locked, v_looked FROM (${bind(sql.claimCandidates, candidateArgs)}) c;
+        IF v_locked IS NULL AND round = 0 THEN
+          SELECT array_agg(endpoint_id), max(looked) INTO v_locked, v_looked FROM (${bind(sql.claimWaitForFirst, candidateArgs)}) c;
+        END IF;
+        EXIT WHEN v_locked IS NULL;
+        v_held := v_held || v_locked;
+        RETURN QUERY
+          WITH taken AS (${bind(sql.claimWithinLimits, ['p_now', 'p_owner', 'p_lease_expires_at', wanted, 'p_per_endpoint', 'v_locked'])})
+          SELECT row_to_json(taken),
+            (SELECT row_to_json(m) FROM ${s}.messages m WHERE m.id = taken.message_id AND m.tenant = taken.tenant),
+            (SELECT e.record FROM ${s}.endpoints e WHERE e.id = taken.endpoint_id AND e.tenant = taken.tenant)
+          FROM taken;
+        GET DIAGNOSTICS v_taken = ROW_COUNT;
+        v_claimed := v_claimed + v_taken;
+        -- Fewer due rows than looked for: nothing further down the queue.
+        EXIT WHEN v_looked < v_scan;
+      END LOOP;
     END
     $fn$;
     `;
@@ -164,6 +262,7 @@ export function migrations(s: string): string[] {
     CREATE INDEX callbacks_by_delivery ON ${s}.callbacks ((delivery_id COLLATE "C"));
     CREATE INDEX deliveries_awaiting_callback ON ${s}.deliveries (updated_at, id) WHERE status = 'awaiting_callback';
     `,
+    claimFunctionV3(s),
     claimFunction(s),
   ];
 }

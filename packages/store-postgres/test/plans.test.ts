@@ -29,6 +29,30 @@ async function plan(text: string, values: unknown[]): Promise<PlanNode[]> {
   return scans((rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan);
 }
 
+/**
+ * The plans of the statements a server-side function runs (auto_explain, nested statements, sent back as notices),
+ * executed in a transaction that is rolled back.
+ */
+async function nestedPlans(text: string, values: unknown[]): Promise<PlanNode[]> {
+  const found: PlanNode[] = [];
+  const onNotice = (notice: { message?: string }) => {
+    const at = notice.message?.indexOf('{') ?? -1;
+    if (at >= 0) scans((JSON.parse((notice.message as string).slice(at)) as { Plan: PlanNode }).Plan, found);
+  };
+  client.on('notice', onNotice);
+  try {
+    await client.query('BEGIN');
+    await client.query(`LOAD 'auto_explain'`);
+    await client.query(`SET LOCAL auto_explain.log_min_duration = 0; SET LOCAL auto_explain.log_nested_statements = on;
+      SET LOCAL auto_explain.log_format = json; SET LOCAL client_min_messages = log`);
+    await client.query(text, values);
+  } finally {
+    await client.query('ROLLBACK');
+    client.off('notice', onNotice);
+  }
+  return found;
+}
+
 function seqScans(nodes: PlanNode[]): string[] {
   return nodes.filter((n) => n['Node Type'] === 'Seq Scan').map((n) => n['Relation Name'] as string);
 }
@@ -94,6 +118,15 @@ describe(`query plans at ${ROWS.toLocaleString('en-US')} deliveries`, () => {
     expect(nodes.map((n) => n['Index Name'])).toContain('deliveries_due_by_endpoint');
   });
 
+  it('runs the claim function\'s statements through indexes, walking the due index in order', async () => {
+    const nodes = await nestedPlans(sql.claimDueLimited, [now, 'w1', now + 30_000, 16, 4, 'plans:claim']);
+    expect(seqScans(nodes)).toEqual([]);
+    expect(nodes.filter((n) => n['Node Type'] === 'Bitmap Heap Scan')).toEqual([]);
+    const indexes = nodes.map((n) => n['Index Name']);
+    expect(indexes).toContain('deliveries_due');
+    expect(indexes).toContain('deliveries_due_by_endpoint');
+  });
+
   it("reads the claimed deliveries' messages and endpoints by key", async () => {
     const nodes = await plan(sql.claimContext, [['msg_10', 'msg_11', 'msg_500'], ['ep_1', 'ep_7']]);
     expect(seqScans(nodes)).toEqual([]);
@@ -144,5 +177,32 @@ describe(`query plans at ${ROWS.toLocaleString('en-US')} deliveries`, () => {
     ] as const) {
       expect(seqScans(await plan(text, [...values]))).toEqual([]);
     }
+  });
+});
+
+describe('the claim on a table the planner has no statistics for', () => {
+  // A store filling faster than autovacuum analyses it (a new deployment, a burst): the planner then guesses a
+  // handful of due rows, and the claim once read and sorted every due delivery to find the first hundred.
+  const fresh = freshSchemaName('plans_fresh');
+
+  afterAll(async () => {
+    await dropSchema(fresh);
+  });
+
+  it('still walks the due index in order and reads deliveries by key', async () => {
+    await (await createPostgresStore({ connectionString: DATABASE_URL, schema: fresh })).close();
+    const s = `"${fresh}"`;
+    await client.query(`
+      INSERT INTO ${s}.messages (id, tenant, type, created_at, data)
+      SELECT 'msg_' || i, 'acme', 'order.created', ${T0}, '{}'::json FROM generate_series(0, 2999) AS i`);
+    await client.query(`
+      INSERT INTO ${s}.deliveries (id, tenant, message_id, endpoint_id, status, attempt_count, next_attempt_at, created_at, updated_at)
+      SELECT 'dlv_' || i, 'acme', 'msg_' || i, 'ep_' || (i % 8), 'pending', 0, ${T0} + i, ${T0}, ${T0}
+      FROM generate_series(0, 2999) AS i`);
+    const freshSql = statements(s);
+    const nodes = await nestedPlans(freshSql.claimDueLimited, [T0 + 5000, 'w1', T0 + 60_000, 16, 4, `${fresh}:claim`]);
+    expect(seqScans(nodes)).toEqual([]);
+    expect(nodes.filter((n) => n['Node Type'] === 'Bitmap Heap Scan')).toEqual([]);
+    expect(nodes.map((n) => n['Index Name'])).toContain('deliveries_due');
   });
 });

@@ -72,6 +72,39 @@ describe('migrations', () => {
     await store.close();
   });
 
+  it('upgrades a schema at migration 3: leases taken before the upgrade still count against the limit', async () => {
+    const schema = schemaFor('upgrade3');
+    await admin.query(`CREATE SCHEMA "${schema}"`);
+    await admin.query(`CREATE TABLE "${schema}".schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+    for (const [i, migration] of migrations(`"${schema}"`).slice(0, 3).entries()) {
+      await admin.query(migration);
+      await admin.query(`INSERT INTO "${schema}".schema_migrations (version) VALUES ($1)`, [i + 1]);
+    }
+    await admin.query(
+      `INSERT INTO "${schema}".endpoints (id, tenant, active, created_at, record) VALUES ('ep_1', 'acme', true, $1, $2)`,
+      [T0, JSON.stringify({ id: 'ep_1', tenant: 'acme' })],
+    );
+    await admin.query(`INSERT INTO "${schema}".messages (id, tenant, type, created_at, data) VALUES ('msg_1', 'acme', 't', $1, '{"n":1}')`, [T0]);
+    // Three pending deliveries of one endpoint, the first leased by w0 before the upgrade.
+    await admin.query(
+      `INSERT INTO "${schema}".deliveries (id, tenant, message_id, endpoint_id, status, attempt_count, next_attempt_at,
+         lease_owner, lease_expires_at, created_at, updated_at)
+       SELECT 'dlv_' || i, 'acme', 'msg_1', 'ep_1', 'pending', 0, $1::bigint + i, CASE WHEN i = 0 THEN 'w0' END,
+         CASE WHEN i = 0 THEN $1::bigint + 60000 END, $1, $1
+       FROM generate_series(0, 2) AS i`,
+      [T0],
+    );
+    const store = await createPostgresStore({ connectionString: DATABASE_URL, schema });
+    const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
+    expect(rows.map((r) => r.version)).toEqual(migrations('x').map((_, i) => i + 1));
+    const claimed = await store.claimDue({ now: T0 + 10, owner: 'w1', leaseMs: 1000, limit: 10, perEndpointLimit: 2 });
+    expect(claimed.map((d) => [d.id, d.leaseOwner])).toEqual([['dlv_1', 'w1']]);
+    expect(await store.getMessage('acme', 'msg_1')).toEqual({ id: 'msg_1', tenant: 'acme', type: 't', data: { n: 1 }, createdAt: T0 });
+    expect(await store.getEndpoint('acme', 'ep_1')).toEqual({ id: 'ep_1', tenant: 'acme' });
+    expect((await store.getDelivery('dlv_0'))?.leaseOwner).toBe('w0');
+    await store.close();
+  });
+
   it('keeps each schema apart: a store sees only its own tables', async () => {
     const [a, b] = [schemaFor('iso_a'), schemaFor('iso_b')];
     const storeA = await createPostgresStore({ connectionString: DATABASE_URL, schema: a });
