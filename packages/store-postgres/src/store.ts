@@ -253,7 +253,7 @@ export class PostgresStore implements DeliveryStore {
   async getEndpoint(tenant: string, id: string): Promise<EndpointRecord | undefined> {
     const prefetched = this.#takePrefetched(`e\0${tenant}\0${id}`);
     if (prefetched !== undefined) return prefetched as EndpointRecord;
-    const { rows } = await this.#query(`SELECT record FROM ${this.#s}.endpoints WHERE id = $1 AND tenant = $2`, [id, tenant]);
+    const { rows } = await this.#query(`SELECT record FROM ${this.#s}.endpoints WHERE id = $1 AND tenant = $2`, [id, tenant], 'endpoint');
     return rows[0]?.record as EndpointRecord | undefined;
   }
 
@@ -298,7 +298,7 @@ export class PostgresStore implements DeliveryStore {
         this.#activeReads.delete(tenant);
         const { rows } = await this.#query(
           `SELECT record FROM ${this.#s}.endpoints WHERE tenant = $1 AND active ORDER BY created_at, id`,
-          [tenant],
+          [tenant], 'active',
         );
         return rows.map((row) => row.record as EndpointRecord);
       });
@@ -335,7 +335,7 @@ export class PostgresStore implements DeliveryStore {
       await this.#query(this.#sql.createMessages, [
         messages.map((m) => m.id), messages.map((m) => m.tenant), messages.map((m) => m.type), messages.map((m) => m.createdAt),
         messages.map((m) => json(m.data)), ...deliveryColumns(batch.flatMap((p) => p.input.deliveries)),
-      ]);
+      ], 'publish');
     } catch (error) {
       if (isHooklineError(error) && error.code === 'store_unavailable') {
         for (const pending of batch) pending.reject(error);
@@ -383,7 +383,7 @@ export class PostgresStore implements DeliveryStore {
   async getMessage(tenant: string, id: string): Promise<MessageRecord | undefined> {
     const prefetched = this.#takePrefetched(`m\0${tenant}\0${id}`);
     if (prefetched !== undefined) return prefetched as MessageRecord;
-    const { rows } = await this.#query(`SELECT * FROM ${this.#s}.messages WHERE id = $1 AND tenant = $2`, [id, tenant]);
+    const { rows } = await this.#query(`SELECT * FROM ${this.#s}.messages WHERE id = $1 AND tenant = $2`, [id, tenant], 'message');
     return rows[0] === undefined ? undefined : toMessage(rows[0]);
   }
 
@@ -442,7 +442,9 @@ export class PostgresStore implements DeliveryStore {
     // One call: the rounds below run server-side in `claim_due` (migration 3), which also returns each claimed
     // delivery's message and endpoint for the reads that follow.
     const writes = this.#endpointWrites;
-    const { rows } = await this.#query(this.#sql.claimDueLimited, [now, owner, now + leaseMs, limit, perEndpointLimit, `${this.schema}:claim`]);
+    const { rows } = await this.#query(
+      this.#sql.claimDueLimited, [now, owner, now + leaseMs, limit, perEndpointLimit, `${this.schema}:claim`], 'claim',
+    );
     const claimed = rows.map((row) => toDelivery(row.delivery as Row));
     this.#keepPrefetched(claimed, rows.map((row) => row.message as Row | null), rows.map((row) => row.endpoint as EndpointRecord | null), writes);
     return claimed.sort(byDueOrder);
@@ -451,7 +453,7 @@ export class PostgresStore implements DeliveryStore {
   async renewLease(deliveryId: string, owner: string, leaseExpiresAt: number): Promise<boolean> {
     const { rowCount } = await this.#query(
       `UPDATE ${this.#s}.deliveries SET lease_expires_at = $3 WHERE id = $1 AND lease_owner = $2 AND status = 'pending'`,
-      [deliveryId, owner, leaseExpiresAt],
+      [deliveryId, owner, leaseExpiresAt], 'renew',
     );
     return rowCount === 1;
   }
@@ -517,7 +519,7 @@ export class PostgresStore implements DeliveryStore {
         column((i) => i.attempt.messageId), column((i) => i.attempt.deliveryId), column((i) => i.attempt.startedAt),
         column((i) => json(i.attempt)), column((i) => i.outcome.status), column((i) => i.outcome.nextAttemptAt),
         column((i) => i.outcome.lastError), column((i) => i.attempt.startedAt + i.attempt.durationMs), column((i) => i.owner),
-      ]);
+      ], 'finish-batch');
       finished = new Set((rows[0]?.ids as string[] | null) ?? []);
     } catch (error) {
       if (isHooklineError(error) && error.code === 'store_unavailable') {
@@ -537,7 +539,7 @@ export class PostgresStore implements DeliveryStore {
       attempt.id, attempt.tenant, attempt.endpointId, attempt.messageId ?? null, attempt.deliveryId ?? null, attempt.startedAt,
       json(attempt), outcome.status, outcome.nextAttemptAt ?? null, outcome.lastError ?? null,
       attempt.startedAt + attempt.durationMs, owner,
-    ]);
+    ], 'finish');
     return rows[0]?.n === 1;
   }
 
@@ -549,7 +551,7 @@ export class PostgresStore implements DeliveryStore {
   }
 
   async nextDueAt(): Promise<number | undefined> {
-    const { rows } = await this.#query(this.#sql.nextDueAt, []);
+    const { rows } = await this.#query(this.#sql.nextDueAt, [], 'due');
     const at = rows[0]?.at;
     return at === null || at === undefined ? undefined : num(at);
   }
@@ -759,8 +761,13 @@ export class PostgresStore implements DeliveryStore {
     return entry.value;
   }
 
-  async #query(sql: string, params: unknown[]): Promise<pg.QueryResult<Row>> {
+  /**
+   * One statement on the pool. `prepared` names the hot-path statements: each connection parses and plans them once
+   * and then only binds and runs them (the name carries the schema, so stores of two schemas can share a pool).
+   */
+  async #query(sql: string, params: unknown[], prepared?: string): Promise<pg.QueryResult<Row>> {
     try {
+      if (prepared !== undefined) return await this.pool.query<Row>({ name: `${this.schema}:${prepared}`, text: sql, values: params });
       return await this.pool.query<Row>(sql, params);
     } catch (error) {
       throw translate(error);

@@ -138,6 +138,27 @@ describe('migrations', () => {
     expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
     await pool.end();
   });
+
+  it('keeps the prepared statements of two schemas sharing one connection apart', async () => {
+    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
+    const stores = await Promise.all([schemaFor('prep_a'), schemaFor('prep_b')].map((schema) => createPostgresStore({ pool, schema })));
+    for (const [i, store] of stores.entries()) {
+      await store.createMessage({
+        message: { id: `msg_${i}`, tenant: 'acme', type: 't', data: { store: i }, createdAt: T0 },
+        deliveries: deliveriesFor(`msg_${i}`, ['ep_1'], 1 + i),
+      });
+    }
+    // Twice each, on the one connection: the second run of a statement is the prepared one.
+    for (let round = 0; round < 2; round++) {
+      for (const [i, store] of stores.entries()) {
+        const claimed = await store.claimDue({ now: T0 + 10, owner: `w${round}`, leaseMs: 1000, limit: 10, perEndpointLimit: 10 });
+        expect(claimed.map((d) => d.messageId)).toEqual(round === 0 ? Array.from({ length: 1 + i }, () => `msg_${i}`) : []);
+        expect((await store.getMessage('acme', `msg_${i}`))?.data).toEqual({ store: i });
+      }
+    }
+    await Promise.all(stores.map((store) => store.close()));
+    await pool.end();
+  });
 });
 
 describe('several processes sharing one schema', () => {
