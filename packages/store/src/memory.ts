@@ -1,5 +1,5 @@
 import { HooklineError } from '@hookline/errors';
-import { DueQueue, type QueueEntry } from './due-queue.js';
+import { DueQueue, EndpointQueues, type EndpointHead, type QueueEntry } from './due-queue.js';
 import { decodeCursor, pageLimit, toPage, type CursorPosition } from './paging.js';
 import type {
   AttemptQuery, AttemptRecord, CallbackAnswerResult, CallbackRecord, ClaimOptions, DeliveryOutcome, DeliveryRecord,
@@ -61,8 +61,8 @@ export class MemoryStore implements DeliveryStore {
   readonly #messages = new Map<string, MessageRecord>();
   readonly #deliveries = new Map<string, DeliveryRecord>();
   // Pending deliveries indexed by time, so a claim or nextDueAt costs O(log n) per delivery, never a scan of the backlog:
-  /** Unleased ones (and those whose lease lapsed) by `nextAttemptAt`. */
-  readonly #due = new DueQueue();
+  /** Unleased ones (and those whose lease lapsed) by `nextAttemptAt`, queued per endpoint. */
+  readonly #due = new EndpointQueues((entry) => this.#live(entry, false) !== undefined);
   /** Leased ones by `leaseExpiresAt`; a claim moves the lapsed ones to #due. */
   readonly #leased = new DueQueue();
   /** Each pending delivery's live queue entry; older entries still in a heap are stale and skipped when they surface. */
@@ -185,23 +185,22 @@ export class MemoryStore implements DeliveryStore {
       if (lapsed !== undefined) this.#enqueue(lapsed, false);
     }
     const claimed: DeliveryRecord[] = [];
-    // Deliveries of endpoints at their limit go back into the queue after the claim, in their place.
-    const skipped: QueueEntry[] = [];
-    for (let entry = this.#due.peek(); entry !== undefined && entry.at <= now && claimed.length < limit; entry = this.#due.peek()) {
-      this.#due.pop();
-      const delivery = this.#live(entry, false);
-      if (delivery === undefined) continue;
-      if (perEndpointLimit !== undefined && (this.#leasesByEndpoint.get(delivery.endpointId) ?? 0) >= perEndpointLimit) {
-        skipped.push(entry);
+    // Endpoints at their limit are set aside whole for this claim, and put back after it.
+    const parked: EndpointHead[] = [];
+    for (let head = this.#due.peek(); head !== undefined && head.at <= now && claimed.length < limit; head = this.#due.peek()) {
+      if (perEndpointLimit !== undefined && (this.#leasesByEndpoint.get(head.endpointId) ?? 0) >= perEndpointLimit) {
+        this.#due.park(head);
+        parked.push(head);
         continue;
       }
+      const delivery = this.#live(this.#due.take(head), false) as DeliveryRecord;
       delivery.leaseOwner = owner;
       delivery.leaseExpiresAt = now + leaseMs;
       delivery.updatedAt = now;
       this.#enqueue(delivery, true);
       claimed.push(copy(delivery));
     }
-    for (const entry of skipped) this.#due.push(entry);
+    this.#due.unpark(parked);
     return claimed;
   }
 
@@ -240,7 +239,7 @@ export class MemoryStore implements DeliveryStore {
   }
 
   async nextDueAt(): Promise<number | undefined> {
-    const due = this.#liveTop(this.#due, false);
+    const due = this.#due.peek();
     const leased = this.#liveTop(this.#leased, true);
     if (due === undefined) return leased?.at;
     return leased === undefined ? due.at : Math.min(due.at, leased.at);
@@ -448,7 +447,7 @@ export class MemoryStore implements DeliveryStore {
       this.#leased.push({ at: delivery.leaseExpiresAt as number, id: delivery.id, seq });
       this.#leasesByEndpoint.set(delivery.endpointId, (this.#leasesByEndpoint.get(delivery.endpointId) ?? 0) + 1);
     } else {
-      this.#due.push({ at: delivery.nextAttemptAt, id: delivery.id, seq });
+      this.#due.push(delivery.endpointId, { at: delivery.nextAttemptAt, id: delivery.id, seq });
     }
   }
 
