@@ -313,7 +313,7 @@ function answerStats(counter) {
   process.on('message', (command) => {
     if (command !== 'stats') return;
     const { user, system } = process.cpuUsage();
-    process.send({ cpuMs: (user + system) / 1000, queries: counter.queries });
+    process.send({ cpuMs: (user + system) / 1000, systemMs: system / 1000, queries: counter.queries });
   });
 }
 
@@ -322,9 +322,10 @@ function printCost(label, count, { workersBefore, workersAfter, publisherMs, pos
   const sum = (list, key) => list.reduce((total, item) => total + item[key], 0);
   const per = (ms) => ((ms * 1000) / count).toFixed(0);
   const workerMs = sum(workersAfter, 'cpuMs') - sum(workersBefore, 'cpuMs');
+  const workerSystemMs = sum(workersAfter, 'systemMs') - sum(workersBefore, 'systemMs');
   const queries = sum(workersAfter, 'queries') - sum(workersBefore, 'queries');
   console.log(
-    `(${label}, CPU per delivery in µs: workers ${per(workerMs)}, publisher ${per(publisherMs)}, Postgres backends ${per(postgres.backends)},`
+    `(${label}, CPU per delivery in µs: workers ${per(workerMs)} (kernel ${per(workerSystemMs)}), publisher ${per(publisherMs)}, Postgres backends ${per(postgres.backends)},`
       + ` WAL writer ${per(postgres.walWriter)}; worker round trips per delivery ${(queries / count).toFixed(2)})`,
   );
 }

@@ -171,6 +171,23 @@ function claimFunction(s: string): string {
     `;
 }
 
+/**
+ * The next-due read as a server-side function (migration 5), for the same reason as the claim: planned once per
+ * session, with sequential and bitmap scans off. On a table without statistics the planner otherwise answered it by
+ * reading every pending delivery (a bitmap over the pending partial indexes) instead of walking `deliveries_due` to
+ * its first unleased row.
+ */
+function nextDueFunction(s: string): string {
+  return `
+    CREATE FUNCTION ${s}.next_due_at() RETURNS bigint LANGUAGE plpgsql STABLE
+    SET enable_seqscan = off SET enable_bitmapscan = off AS $fn$
+    BEGIN
+      RETURN (${statements(s).nextDueAt});
+    END
+    $fn$;
+    `;
+}
+
 export function migrations(s: string): string[] {
   return [
     `
@@ -264,6 +281,7 @@ export function migrations(s: string): string[] {
     `,
     claimFunctionV3(s),
     claimFunction(s),
+    nextDueFunction(s),
   ];
 }
 
@@ -364,7 +382,10 @@ export function statements(s: string) {
      * The same as `finishAttempt` for many finishes at once, each parameter an array (no delivery or attempt twice).
      * Commits without waiting for fsync: a finish lost in a database crash leaves its delivery leased, so it is sent
      * again when the lease lapses (a duplicate, never a lost delivery), and the lost attempt is recorded anew then.
-     * Returns the ids of the deliveries whose lease still held.
+     * Returns the ids of the deliveries whose lease still held. The deliveries are looked up by key (`id = ANY`), and
+     * their status is tested as `(status = 'pending') IS TRUE` (the same, status being NOT NULL) so that no partial
+     * index on pending deliveries matches: on a table without statistics the planner took those for a few rows and
+     * read every pending delivery per batch.
      */
     finishAttempts: `
       WITH input AS (
@@ -378,7 +399,7 @@ export function statements(s: string) {
         UPDATE ${s}.deliveries d SET status = i.status, attempt_count = d.attempt_count + 1,
           next_attempt_at = CASE WHEN i.status = 'pending' AND i.next_attempt_at IS NOT NULL THEN i.next_attempt_at ELSE d.next_attempt_at END,
           last_error = i.last_error, lease_owner = NULL, lease_expires_at = NULL, updated_at = i.finished_at
-        FROM input i WHERE d.id = i.delivery_id AND d.lease_owner = i.owner AND d.status = 'pending'
+        FROM input i WHERE d.id = ANY ($5::text[]) AND d.id = i.delivery_id AND d.lease_owner = i.owner AND (d.status = 'pending') IS TRUE
         RETURNING d.id
       )
       SELECT ARRAY(SELECT id FROM finished) AS ids, set_config('synchronous_commit', 'off', true) AS async_commit`,
@@ -410,11 +431,14 @@ export function statements(s: string) {
       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[],
         $8::text[], $9::bigint[], $10::text[], $11::bigint[], $12::bigint[])`,
 
+    /** Run inside `next_due_at` (migration 5). */
     nextDueAt: `
       SELECT least(
-        (SELECT min(next_attempt_at) FROM ${s}.deliveries WHERE status = 'pending' AND lease_owner IS NULL),
+        (SELECT next_attempt_at FROM ${s}.deliveries WHERE status = 'pending' AND lease_owner IS NULL ORDER BY next_attempt_at LIMIT 1),
         (SELECT min(lease_expires_at) FROM ${s}.deliveries WHERE status = 'pending' AND lease_owner IS NOT NULL)
       ) AS at`,
+
+    nextDueAtCall: `SELECT ${s}.next_due_at() AS at`,
 
     /** Only the filters given appear in the SQL, so the planner picks the index that matches them. */
     listAttempts(query: {

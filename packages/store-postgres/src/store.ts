@@ -42,10 +42,12 @@ interface PendingFinish {
   reject: (error: unknown) => void;
 }
 
-/** A record read with a claim, handed to the reads that follow it (one per claimed delivery), then dropped. */
+/**
+ * Records read with claims, each handed to one of the reads that follow (one per claimed delivery), then dropped.
+ * Each is its own object (parsed from its own row), so no caller sees another's changes and none needs a copy.
+ */
 interface Prefetched<T> {
-  value: T;
-  uses: number;
+  values: T[];
   until: number;
 }
 
@@ -369,7 +371,7 @@ export class PostgresStore implements DeliveryStore {
         if (rows[0] !== undefined) return { message: toMessage(rows[0]), created: false };
       }
       try {
-        await run(this.#sql.createMessage, insert);
+        await run(this.#sql.createMessage, insert, 'publish-one');
       } catch (error) {
         if (isUniqueViolation(error)) throw new HooklineError('conflict', 'A message or delivery with this id exists.', { details: { id: message.id } });
         throw error;
@@ -551,7 +553,7 @@ export class PostgresStore implements DeliveryStore {
   }
 
   async nextDueAt(): Promise<number | undefined> {
-    const { rows } = await this.#query(this.#sql.nextDueAt, [], 'due');
+    const { rows } = await this.#query(this.#sql.nextDueAtCall, [], 'due');
     const at = rows[0]?.at;
     return at === null || at === undefined ? undefined : num(at);
   }
@@ -727,17 +729,26 @@ export class PostgresStore implements DeliveryStore {
     const at = performance.now();
     for (const [key, entry] of this.#prefetched) if (entry.until <= at) this.#prefetched.delete(key);
     const until = at + PREFETCH_MS;
-    const uses = (key: string) => (this.#prefetched.get(key)?.uses ?? 0) + 1;
+    // An object handed out once already (one endpoint read for several deliveries) is copied for the next reader.
+    const kept = new Set<unknown>();
+    const keep = (key: string, source: object, value: EndpointRecord | MessageRecord) => {
+      const entry = this.#prefetched.get(key);
+      const own = kept.has(source) ? structuredClone(value) : value;
+      kept.add(source);
+      if (entry === undefined) this.#prefetched.set(key, { values: [own], until });
+      else {
+        entry.values.push(own);
+        entry.until = until;
+      }
+    };
     deliveries.forEach((delivery, i) => {
       const messageRow = messages[i];
       if (messageRow !== null && messageRow !== undefined && messageRow.tenant === delivery.tenant) {
-        const key = `m\0${delivery.tenant}\0${delivery.messageId}`;
-        this.#prefetched.set(key, { value: toMessage(messageRow), uses: uses(key), until });
+        keep(`m\0${delivery.tenant}\0${delivery.messageId}`, messageRow, toMessage(messageRow));
       }
       const endpoint = endpoints[i];
       if (endpoint !== null && endpoint !== undefined && endpoint.tenant === delivery.tenant && writes === this.#endpointWrites) {
-        const key = `e\0${delivery.tenant}\0${endpoint.id}`;
-        this.#prefetched.set(key, { value: endpoint, uses: uses(key), until });
+        keep(`e\0${delivery.tenant}\0${endpoint.id}`, endpoint, endpoint);
       }
     });
   }
@@ -747,7 +758,7 @@ export class PostgresStore implements DeliveryStore {
     this.#prefetched.delete(`e\0${tenant}\0${id}`);
   }
 
-  /** A prefetched record, once per claimed delivery; a copy while others may still take it. */
+  /** A prefetched record, once per claimed delivery. */
   #takePrefetched(key: string): EndpointRecord | MessageRecord | undefined {
     const entry = this.#prefetched.get(key);
     if (entry === undefined) return undefined;
@@ -755,10 +766,9 @@ export class PostgresStore implements DeliveryStore {
       this.#prefetched.delete(key);
       return undefined;
     }
-    entry.uses -= 1;
-    if (entry.uses > 0) return structuredClone(entry.value);
-    this.#prefetched.delete(key);
-    return entry.value;
+    const value = entry.values.pop();
+    if (entry.values.length === 0) this.#prefetched.delete(key);
+    return value;
   }
 
   /**
@@ -808,9 +818,9 @@ export class PostgresStore implements DeliveryStore {
   /** Runs `work` in a transaction when `needed`, else statement by statement on the pool (one round trip each). */
   async #transactionIf<T>(
     needed: boolean,
-    work: (run: (sql: string, params: unknown[]) => Promise<pg.QueryResult<Row>>) => Promise<T>,
+    work: (run: (sql: string, params: unknown[], prepared?: string) => Promise<pg.QueryResult<Row>>) => Promise<T>,
   ): Promise<T> {
-    if (!needed) return work((sql, params) => this.#query(sql, params));
+    if (!needed) return work((sql, params, prepared) => this.#query(sql, params, prepared));
     return this.#transaction((client) => work((sql, params) => client.query<Row>(sql, params)));
   }
 
@@ -837,7 +847,12 @@ export class PostgresStore implements DeliveryStore {
     }
     this.#notifying = true;
     this.pool
-      .query(`BEGIN; SET LOCAL synchronous_commit TO OFF; SELECT pg_notify('${this.#channel}', ''); COMMIT`)
+      .query({
+        // One prepared statement, committed (implicitly) without waiting for the WAL flush.
+        name: `${this.schema}:notify`,
+        text: `SELECT pg_notify($1, ''), set_config('synchronous_commit', 'off', true)`,
+        values: [this.#channel],
+      })
       .catch((error: unknown) => this.#onError(error))
       .finally(() => {
         this.#notifying = false;

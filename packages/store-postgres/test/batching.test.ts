@@ -167,6 +167,28 @@ describe('reads that follow a claim', () => {
     expect(await store.getEndpoint('acme', 'ep_b')).toBeUndefined();
   });
 
+  it('hand each reader its own object: changing one answer changes no other', async () => {
+    const { store, deliveries } = await claimed(4);
+    // Two deliveries per endpoint: both reads of ep_a come from the claim, and must not share an object.
+    const [first, second] = [await store.getEndpoint('acme', 'ep_a'), await store.getEndpoint('acme', 'ep_a')];
+    expect(first).not.toBe(second);
+    first!.headers['x-changed'] = 'yes';
+    expect(second).toEqual(endpoint('ep_a'));
+    // The claim without a per-endpoint limit reads each message once for all its deliveries.
+    const schema = freshSchemaName('batch_shared');
+    schemas.push(schema);
+    const other = await createPostgresStore({ connectionString: DATABASE_URL, schema, poolSize: 2 });
+    stores.push(other);
+    await other.createMessage({
+      message: { id: 'msg_x', tenant: 'acme', type: 't', data: { list: [1] }, createdAt: T0 },
+      deliveries: deliveries.slice(0, 2).map((d) => ({ ...d, messageId: 'msg_x', leaseOwner: undefined, leaseExpiresAt: undefined })),
+    });
+    expect(await other.claimDue({ now: T0 + 50, owner: 'w1', leaseMs: 1000, limit: 10 })).toHaveLength(2);
+    const [m1, m2] = [await other.getMessage('acme', 'msg_x'), await other.getMessage('acme', 'msg_x')];
+    (m1!.data as { list: number[] }).list.push(2);
+    expect(m2!.data).toEqual({ list: [1] });
+  });
+
   it('do not answer for another tenant', async () => {
     const { store, deliveries } = await claimed(2);
     const [d] = deliveries as [DeliveryRecord];

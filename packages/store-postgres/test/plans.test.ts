@@ -53,6 +53,19 @@ async function nestedPlans(text: string, values: unknown[]): Promise<PlanNode[]>
   return found;
 }
 
+/** Every index a plan reads, bitmap index scans (which name no relation) included. */
+function indexesRead(text: string, values: unknown[]): Promise<string[]> {
+  return client.query(`EXPLAIN (FORMAT JSON) ${text}`, values).then(({ rows }) => {
+    const found: string[] = [];
+    const walk = (node: PlanNode) => {
+      if (node['Index Name'] !== undefined) found.push(node['Index Name']);
+      for (const child of node.Plans ?? []) walk(child);
+    };
+    walk((rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan);
+    return found;
+  });
+}
+
 function seqScans(nodes: PlanNode[]): string[] {
   return nodes.filter((n) => n['Node Type'] === 'Seq Scan').map((n) => n['Relation Name'] as string);
 }
@@ -142,10 +155,15 @@ describe(`query plans at ${ROWS.toLocaleString('en-US')} deliveries`, () => {
     ]);
     expect(seqScans(nodes)).toEqual([]);
     expect(nodes.map((n) => n['Index Name'])).toContain('deliveries_pkey');
+    expect(await indexesRead(sql.finishAttempts, [
+      ids.map((id) => `att_new_${id}`), column('acme'), column('ep_0'), column('msg_10'), ids, column(now), column('{}'),
+      column('succeeded'), column(null), column(null), column(now + 5), column('worker_0'),
+    ])).toEqual(['deliveries_pkey']);
   });
 
   it('finds the next due time without scanning deliveries', async () => {
     expect(seqScans(await plan(sql.nextDueAt, []))).toEqual([]);
+    expect(seqScans(await nestedPlans(sql.nextDueAtCall, []))).toEqual([]);
   });
 
   it('reads history by endpoint, message, delivery and time through indexes', async () => {
@@ -185,11 +203,7 @@ describe('the claim on a table the planner has no statistics for', () => {
   // handful of due rows, and the claim once read and sorted every due delivery to find the first hundred.
   const fresh = freshSchemaName('plans_fresh');
 
-  afterAll(async () => {
-    await dropSchema(fresh);
-  });
-
-  it('still walks the due index in order and reads deliveries by key', async () => {
+  beforeAll(async () => {
     await (await createPostgresStore({ connectionString: DATABASE_URL, schema: fresh })).close();
     const s = `"${fresh}"`;
     await client.query(`
@@ -199,10 +213,35 @@ describe('the claim on a table the planner has no statistics for', () => {
       INSERT INTO ${s}.deliveries (id, tenant, message_id, endpoint_id, status, attempt_count, next_attempt_at, created_at, updated_at)
       SELECT 'dlv_' || i, 'acme', 'msg_' || i, 'ep_' || (i % 8), 'pending', 0, ${T0} + i, ${T0}, ${T0}
       FROM generate_series(0, 2999) AS i`);
+  });
+
+  afterAll(async () => {
+    await dropSchema(fresh);
+  });
+
+  it('still walks the due index in order and reads deliveries by key', async () => {
+    const s = `"${fresh}"`;
     const freshSql = statements(s);
     const nodes = await nestedPlans(freshSql.claimDueLimited, [T0 + 5000, 'w1', T0 + 60_000, 16, 4, `${fresh}:claim`]);
     expect(seqScans(nodes)).toEqual([]);
     expect(nodes.filter((n) => n['Node Type'] === 'Bitmap Heap Scan')).toEqual([]);
     expect(nodes.map((n) => n['Index Name'])).toContain('deliveries_due');
+  });
+
+  it('finishes a batch by key and finds the next due time without reading every pending delivery', async () => {
+    const s = `"${fresh}"`;
+    const freshSql = statements(s);
+    const ids = ['dlv_20', 'dlv_40', 'dlv_60'];
+    const column = (value: unknown) => ids.map(() => value);
+    const finish = [
+      ids.map((id) => `att_${id}`), column('acme'), column('ep_0'), column('msg_10'), ids, column(T0), column('{}'),
+      column('succeeded'), column(null), column(null), column(T0 + 5), column('w1'),
+    ];
+    expect(seqScans(await plan(freshSql.finishAttempts, finish))).toEqual([]);
+    expect(await indexesRead(freshSql.finishAttempts, finish)).toEqual(['deliveries_pkey']);
+    const due = await nestedPlans(freshSql.nextDueAtCall, []);
+    expect(seqScans(due)).toEqual([]);
+    expect(due.filter((n) => n['Node Type'] === 'Bitmap Heap Scan')).toEqual([]);
+    expect(due.map((n) => n['Index Name'])).toContain('deliveries_due');
   });
 });

@@ -102,6 +102,8 @@ describe('migrations', () => {
     expect(await store.getMessage('acme', 'msg_1')).toEqual({ id: 'msg_1', tenant: 'acme', type: 't', data: { n: 1 }, createdAt: T0 });
     expect(await store.getEndpoint('acme', 'ep_1')).toEqual({ id: 'ep_1', tenant: 'acme' });
     expect((await store.getDelivery('dlv_0'))?.leaseOwner).toBe('w0');
+    // dlv_2 is due and unleased (the limit held it back): the earliest time anything is due.
+    expect(await store.nextDueAt()).toBe(T0 + 2);
     await store.close();
   });
 
