@@ -188,6 +188,36 @@ function nextDueFunction(s: string): string {
     `;
 }
 
+/**
+ * The batched finish as a server-side function (migration 6): the only plan left to it looks each finished delivery
+ * up by key. As a plain statement, on a table without statistics, the planner read every pending or every leased
+ * delivery per batch (a bitmap over a partial index it took for a few rows, then a hash join), or scanned the table
+ * for larger batches. Sequential and bitmap scans and hash and merge joins are off inside it, and the statement's
+ * tests match no partial index. Its plan is generic (one per session): left to choose, the plan cache kept planning
+ * it afresh on every call, which cost as much as the statement itself.
+ */
+function finishFunction(s: string): string {
+  const args = ['p_ids', 'p_tenants', 'p_endpoints', 'p_messages', 'p_deliveries', 'p_started', 'p_records', 'p_statuses',
+    'p_next', 'p_errors', 'p_finished', 'p_owners'];
+  return `
+    CREATE FUNCTION ${s}.finish_attempts(p_ids text[], p_tenants text[], p_endpoints text[], p_messages text[], p_deliveries text[],
+      p_started bigint[], p_records json[], p_statuses text[], p_next bigint[], p_errors text[], p_finished bigint[], p_owners text[])
+    RETURNS text[] LANGUAGE plpgsql VOLATILE
+    SET enable_seqscan = off SET enable_bitmapscan = off SET enable_hashjoin = off SET enable_mergejoin = off
+    SET plan_cache_mode = force_generic_plan AS $fn$
+    #variable_conflict use_column
+    DECLARE
+      v_ids text[];
+    BEGIN
+      -- Committed by the caller's implicit transaction without waiting for the WAL flush (see finishAttemptsCall).
+      PERFORM set_config('synchronous_commit', 'off', true);
+      ${bind(statements(s).finishAttempts, args).replace(/SELECT ARRAY\(SELECT id FROM finished\) AS ids$/, 'SELECT ARRAY(SELECT id FROM finished) INTO v_ids')};
+      RETURN v_ids;
+    END
+    $fn$;
+    `;
+}
+
 export function migrations(s: string): string[] {
   return [
     `
@@ -282,6 +312,7 @@ export function migrations(s: string): string[] {
     claimFunctionV3(s),
     claimFunction(s),
     nextDueFunction(s),
+    finishFunction(s),
   ];
 }
 
@@ -379,13 +410,8 @@ export function statements(s: string) {
       SELECT count(*)::int AS n FROM finished`,
 
     /**
-     * The same as `finishAttempt` for many finishes at once, each parameter an array (no delivery or attempt twice).
-     * Commits without waiting for fsync: a finish lost in a database crash leaves its delivery leased, so it is sent
-     * again when the lease lapses (a duplicate, never a lost delivery), and the lost attempt is recorded anew then.
-     * Returns the ids of the deliveries whose lease still held. The deliveries are looked up by key (`id = ANY`), and
-     * their status is tested as `(status = 'pending') IS TRUE` (the same, status being NOT NULL) so that no partial
-     * index on pending deliveries matches: on a table without statistics the planner took those for a few rows and
-     * read every pending delivery per batch.
+     * The same as `finishAttempt` for many finishes at once, each parameter an array (no delivery or attempt twice);
+     * run inside `finish_attempts` (migration 6). Returns the ids of the deliveries whose lease still held.
      */
     finishAttempts: `
       WITH input AS (
@@ -399,10 +425,20 @@ export function statements(s: string) {
         UPDATE ${s}.deliveries d SET status = i.status, attempt_count = d.attempt_count + 1,
           next_attempt_at = CASE WHEN i.status = 'pending' AND i.next_attempt_at IS NOT NULL THEN i.next_attempt_at ELSE d.next_attempt_at END,
           last_error = i.last_error, lease_owner = NULL, lease_expires_at = NULL, updated_at = i.finished_at
-        FROM input i WHERE d.id = ANY ($5::text[]) AND d.id = i.delivery_id AND d.lease_owner = i.owner AND (d.status = 'pending') IS TRUE
+        -- Spelled so that no partial index matches (the same tests: status is NOT NULL, and so is i.owner): the only
+        -- index left to find a delivery by is its key.
+        FROM input i WHERE d.id = i.delivery_id AND i.owner IS NOT NULL AND d.lease_owner IS NOT DISTINCT FROM i.owner
+          AND (d.status = 'pending') IS TRUE
         RETURNING d.id
       )
-      SELECT ARRAY(SELECT id FROM finished) AS ids, set_config('synchronous_commit', 'off', true) AS async_commit`,
+      SELECT ARRAY(SELECT id FROM finished) AS ids`,
+
+    /**
+     * `finishAttempts` in one call. Commits without waiting for fsync: a finish lost in a database crash leaves its
+     * delivery leased, so it is sent again when the lease lapses (a duplicate, never a lost delivery), and the lost
+     * attempt is recorded anew then.
+     */
+    finishAttemptsCall: `SELECT ${s}.finish_attempts($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS ids`,
 
     /** $1 now, $2 owner, $3 lease expiry, $4 limit, $5 perEndpointLimit, $6 lock namespace: the claim in one call. */
     claimDueLimited: `SELECT * FROM ${s}.claim_due($1, $2, $3, $4, $5, $6)`,

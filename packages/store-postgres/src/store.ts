@@ -516,7 +516,7 @@ export class PostgresStore implements DeliveryStore {
     const column = (pick: (input: PendingFinish['input']) => unknown) => batch.map((p) => pick(p.input) ?? null);
     let finished: Set<string>;
     try {
-      const { rows } = await this.#query(this.#sql.finishAttempts, [
+      const { rows } = await this.#query(this.#sql.finishAttemptsCall, [
         column((i) => i.attempt.id), column((i) => i.attempt.tenant), column((i) => i.attempt.endpointId),
         column((i) => i.attempt.messageId), column((i) => i.attempt.deliveryId), column((i) => i.attempt.startedAt),
         column((i) => json(i.attempt)), column((i) => i.outcome.status), column((i) => i.outcome.nextAttemptAt),

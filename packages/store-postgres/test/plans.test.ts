@@ -53,19 +53,6 @@ async function nestedPlans(text: string, values: unknown[]): Promise<PlanNode[]>
   return found;
 }
 
-/** Every index a plan reads, bitmap index scans (which name no relation) included. */
-function indexesRead(text: string, values: unknown[]): Promise<string[]> {
-  return client.query(`EXPLAIN (FORMAT JSON) ${text}`, values).then(({ rows }) => {
-    const found: string[] = [];
-    const walk = (node: PlanNode) => {
-      if (node['Index Name'] !== undefined) found.push(node['Index Name']);
-      for (const child of node.Plans ?? []) walk(child);
-    };
-    walk((rows[0]['QUERY PLAN'] as [{ Plan: PlanNode }])[0].Plan);
-    return found;
-  });
-}
-
 function seqScans(nodes: PlanNode[]): string[] {
   return nodes.filter((n) => n['Node Type'] === 'Seq Scan').map((n) => n['Relation Name'] as string);
 }
@@ -155,10 +142,14 @@ describe(`query plans at ${ROWS.toLocaleString('en-US')} deliveries`, () => {
     ]);
     expect(seqScans(nodes)).toEqual([]);
     expect(nodes.map((n) => n['Index Name'])).toContain('deliveries_pkey');
-    expect(await indexesRead(sql.finishAttempts, [
+    const called = await nestedPlans(sql.finishAttemptsCall, [
       ids.map((id) => `att_new_${id}`), column('acme'), column('ep_0'), column('msg_10'), ids, column(now), column('{}'),
       column('succeeded'), column(null), column(null), column(now + 5), column('worker_0'),
-    ])).toEqual(['deliveries_pkey']);
+    ]);
+    expect(seqScans(called)).toEqual([]);
+    expect(called.filter((n) => n['Relation Name'] === 'deliveries' && n['Node Type'] !== 'ModifyTable')).toEqual([
+      expect.objectContaining({ 'Node Type': 'Index Scan', 'Index Name': 'deliveries_pkey' }),
+    ]);
   });
 
   it('finds the next due time without scanning deliveries', async () => {
@@ -237,8 +228,11 @@ describe('the claim on a table the planner has no statistics for', () => {
       ids.map((id) => `att_${id}`), column('acme'), column('ep_0'), column('msg_10'), ids, column(T0), column('{}'),
       column('succeeded'), column(null), column(null), column(T0 + 5), column('w1'),
     ];
-    expect(seqScans(await plan(freshSql.finishAttempts, finish))).toEqual([]);
-    expect(await indexesRead(freshSql.finishAttempts, finish)).toEqual(['deliveries_pkey']);
+    const finishing = await nestedPlans(freshSql.finishAttemptsCall, finish);
+    expect(seqScans(finishing)).toEqual([]);
+    expect(finishing.filter((n) => n['Relation Name'] === 'deliveries' && n['Node Type'] !== 'ModifyTable')).toEqual([
+      expect.objectContaining({ 'Node Type': 'Index Scan', 'Index Name': 'deliveries_pkey' }),
+    ]);
     const due = await nestedPlans(freshSql.nextDueAtCall, []);
     expect(seqScans(due)).toEqual([]);
     expect(due.filter((n) => n['Node Type'] === 'Bitmap Heap Scan')).toEqual([]);

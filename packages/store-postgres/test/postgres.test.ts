@@ -107,6 +107,27 @@ describe('migrations', () => {
     await store.close();
   });
 
+  it('commits claims and batched finishes without waiting for the flush, and leaves the planner settings as they were', async () => {
+    const schema = schemaFor('async_commit');
+    await (await createPostgresStore({ connectionString: DATABASE_URL, schema })).close();
+    const client = await admin.connect();
+    try {
+      for (const call of [
+        `SELECT * FROM "${schema}".claim_due(1, 'w', 2, 1, 1, 'x')`,
+        `SELECT "${schema}".finish_attempts('{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}')`,
+      ]) {
+        await client.query('BEGIN');
+        await client.query(call);
+        const settings = await client.query(`SELECT current_setting('synchronous_commit') AS sync, current_setting('enable_seqscan') AS seq,
+          current_setting('plan_cache_mode') AS plans`);
+        expect(settings.rows).toEqual([{ sync: 'off', seq: 'on', plans: 'auto' }]);
+        await client.query('ROLLBACK');
+      }
+    } finally {
+      client.release();
+    }
+  });
+
   it('keeps each schema apart: a store sees only its own tables', async () => {
     const [a, b] = [schemaFor('iso_a'), schemaFor('iso_b')];
     const storeA = await createPostgresStore({ connectionString: DATABASE_URL, schema: a });
