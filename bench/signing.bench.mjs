@@ -98,6 +98,18 @@ for (const alg of ['ES256', 'EdDSA']) {
     { name: 'hookline createJwtSigner().sign', fn: () => signer.sign({ method: 'POST', url: URL_, body: BODY_BYTES }) },
   ]), { targets: { 'hookline createJwtSigner().sign': { against: 'node:crypto sign', atLeast: 0.8 } } });
 
+  // The dispatcher signs with offThread (libuv's threadpool) and many sends in flight: signatures per second with 16
+  // at once, against raw crypto.sign's callback form (the same threadpool) at the same concurrency.
+  const offThread = createJwtSigner({ issuer: 'acme.example', keys: [key], offThread: true });
+  const rawSignAsync = () => new Promise((resolve, reject) => {
+    cryptoSign(nodeAlgorithm, signingInput, signOptions, (error, signature) => (error ? reject(error) : resolve(signature.toString('base64url'))));
+  });
+  const sixteen = (fn) => () => Promise.all(Array.from({ length: 16 }, fn));
+  report(`JWT sign ${alg} off the event loop, 16 at once (rates are batches of 16)`, await interleaved([
+    { name: 'node:crypto sign (callback, threadpool)', fn: sixteen(rawSignAsync) },
+    { name: 'hookline sign, offThread', fn: sixteen(() => offThread.sign({ method: 'POST', url: URL_, body: BODY_BYTES })) },
+  ]), { targets: { 'hookline sign, offThread': { against: 'node:crypto sign (callback, threadpool)' } } });
+
   const jwks = signer.jwks();
   const verifier = jwt({ jwks, issuer: 'acme.example', publicUrl: URL_ });
   const localJwks = createLocalJWKSet(jwks);

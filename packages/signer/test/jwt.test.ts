@@ -45,6 +45,18 @@ describe('createJwtSigner', () => {
     expect(payload.htb_s256).toBe(createHash('sha256').update(new Uint8Array([0, 1, 2, 255])).digest('base64'));
   });
 
+  it.each(SIGNING_ALGORITHMS.map((alg) => [alg]))('signs %s off the event loop (offThread) with tokens that plain jose verifies', async (alg) => {
+    const key = await generateSigningKey(alg as SigningAlgorithm);
+    const signer = createJwtSigner({ issuer: 'acme.example', keys: [key], offThread: true });
+    // Several at once, as the dispatcher signs: each token is whole and verifies on its own.
+    const bodies = Array.from({ length: 8 }, (_, i) => `{"n":${i}}`);
+    const tokens = await Promise.all(bodies.map(async (body) => bearer(await signer.sign({ method: 'POST', url: URL_, body }))));
+    for (const [i, token] of tokens.entries()) {
+      const { payload } = await jwtVerify(token, createLocalJWKSet(signer.jwks()), { issuer: 'acme.example', algorithms: [alg] });
+      expect(payload.htb_s256).toBe(createHash('sha256').update(bodies[i]!).digest('base64'));
+    }
+  });
+
   it('gives every token its own jti', async () => {
     const signer = createJwtSigner({ issuer: 'acme.example', keys: [await generateSigningKey('EdDSA')], now: () => NOW });
     const ids = new Set<string>();

@@ -142,7 +142,8 @@ export class RequestBuilder {
     const hit = this.#jwtSigners.get(issuer);
     if (hit !== undefined && hit.keys === keys) return hit.signer;
     const signer = createJwtSigner({
-      issuer, keys, now: this.#now,
+      // Many sends in flight: signatures on the threadpool leave the event loop to the sends (and to the app).
+      issuer, keys, now: this.#now, offThread: true,
       ...(this.#signing?.ttlSeconds === undefined ? {} : { ttlSeconds: this.#signing.ttlSeconds }),
     });
     this.#jwtSigners.set(issuer, { keys, signer });
