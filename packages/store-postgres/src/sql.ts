@@ -6,6 +6,13 @@
 /** Schema names are interpolated into SQL, so only plain identifiers are accepted. */
 export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,49}$/;
 
+/**
+ * A `json[]` from one text parameter holding JSON texts joined by U+001E (JSON.stringify escapes every control
+ * character, so the separator never occurs inside one), an empty element standing for NULL. Sent this way, a batch's
+ * records skip node-postgres's array-literal escaping, which doubled every quote and backslash of each record.
+ */
+const JSON_LIST = (param: string) => `string_to_array(${param}::text, chr(30), '')::json[]`;
+
 const DUE = `status = 'pending' AND next_attempt_at <= $1 AND (lease_expires_at IS NULL OR lease_expires_at <= $1)`;
 
 /** The endpoints owning the earliest due deliveries, skipping endpoints at their limit and those in $3. */
@@ -436,9 +443,10 @@ export function statements(s: string) {
     /**
      * `finishAttempts` in one call. Commits without waiting for fsync: a finish lost in a database crash leaves its
      * delivery leased, so it is sent again when the lease lapses (a duplicate, never a lost delivery), and the lost
-     * attempt is recorded anew then.
+     * attempt is recorded anew then. $7, the attempt records, is one text of JSON texts joined by U+001E (see
+     * `jsonList`).
      */
-    finishAttemptsCall: `SELECT ${s}.finish_attempts($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS ids`,
+    finishAttemptsCall: `SELECT ${s}.finish_attempts($1, $2, $3, $4, $5, $6, ${JSON_LIST('$7')}, $8, $9, $10, $11, $12) AS ids`,
 
     /** $1 now, $2 owner, $3 lease expiry, $4 limit, $5 perEndpointLimit, $6 lock namespace: the claim in one call. */
     claimDueLimited: `SELECT * FROM ${s}.claim_due($1, $2, $3, $4, $5, $6)`,
@@ -449,11 +457,14 @@ export function statements(s: string) {
                 'created_at', m.created_at, 'data', m.data)) FROM ${s}.messages m WHERE m.id = ANY ($1::text[])) AS messages,
              (SELECT json_agg(e.record) FROM ${s}.endpoints e WHERE e.id = ANY ($2::text[])) AS endpoints`,
 
-    /** $1..$5 the messages (id, tenant, type, created at, data; no idempotency keys), $6..$17 their deliveries, as arrays. */
+    /**
+     * $1..$5 the messages (id, tenant, type, created at, data; no idempotency keys), $6..$17 their deliveries, as
+     * arrays; the data as one text (see `jsonList`).
+     */
     createMessages: `
       WITH messages AS (
         INSERT INTO ${s}.messages (id, tenant, type, created_at, data)
-        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::json[])
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], ${JSON_LIST('$5')})
       )
       INSERT INTO ${s}.deliveries (id, tenant, message_id, endpoint_id, status, attempt_count, next_attempt_at,
         lease_owner, lease_expires_at, last_error, created_at, updated_at)

@@ -146,6 +146,14 @@ function json(value: unknown): string {
 }
 
 /**
+ * JSON texts for one `JSON_LIST` parameter (sql.ts): joined by U+001E, which JSON.stringify always escapes inside a
+ * text; an absent value (no JSON text) becomes an empty element, read back as NULL.
+ */
+function jsonList(texts: Array<string | undefined>): string {
+  return texts.map((text) => text ?? '').join('\u001e');
+}
+
+/**
  * A {@link DeliveryStore} on PostgreSQL for many workers on many machines: `FOR UPDATE SKIP LOCKED` claims,
  * per-endpoint limits held across processes, `LISTEN/NOTIFY` wake-ups, migrations under an advisory lock, bounded
  * purges. Create it with {@link createPostgresStore}, which migrates before resolving.
@@ -336,7 +344,7 @@ export class PostgresStore implements DeliveryStore {
     try {
       await this.#query(this.#sql.createMessages, [
         messages.map((m) => m.id), messages.map((m) => m.tenant), messages.map((m) => m.type), messages.map((m) => m.createdAt),
-        messages.map((m) => json(m.data)), ...deliveryColumns(batch.flatMap((p) => p.input.deliveries)),
+        jsonList(messages.map((m) => json(m.data))), ...deliveryColumns(batch.flatMap((p) => p.input.deliveries)),
       ], 'publish');
     } catch (error) {
       if (isHooklineError(error) && error.code === 'store_unavailable') {
@@ -519,7 +527,7 @@ export class PostgresStore implements DeliveryStore {
       const { rows } = await this.#query(this.#sql.finishAttemptsCall, [
         column((i) => i.attempt.id), column((i) => i.attempt.tenant), column((i) => i.attempt.endpointId),
         column((i) => i.attempt.messageId), column((i) => i.attempt.deliveryId), column((i) => i.attempt.startedAt),
-        column((i) => json(i.attempt)), column((i) => i.outcome.status), column((i) => i.outcome.nextAttemptAt),
+        jsonList(batch.map((p) => json(p.input.attempt))), column((i) => i.outcome.status), column((i) => i.outcome.nextAttemptAt),
         column((i) => i.outcome.lastError), column((i) => i.attempt.startedAt + i.attempt.durationMs), column((i) => i.owner),
       ], 'finish-batch');
       finished = new Set((rows[0]?.ids as string[] | null) ?? []);

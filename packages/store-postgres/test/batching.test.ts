@@ -113,6 +113,22 @@ describe('finishes from concurrent sends', () => {
     expect(page.items.find((x) => x.id === 'att_dlv_1')).toEqual(attempt(b, { succeeded: false }));
   });
 
+  it('keep every record byte for byte, separators, quotes, backslashes and NULs in bodies included', async () => {
+    const [a, b] = deliveries as [DeliveryRecord, DeliveryRecord];
+    const odd = 'a\u001eb "q" \\ \u0000 \u001f caf\u00e9 \ud83d\ude00';
+    const records = [
+      attempt(a, { request: { method: 'POST', url: 'https://hooks.example.com/x', headers: { 'x-odd': odd }, body: odd } }),
+      attempt(b, { response: { status: 200, headers: {}, body: `${odd}\u001e`, truncated: false } }),
+    ];
+    const { result, statements } = await statementsDuring(store, () =>
+      Promise.all(records.map((record) => store.finishAttempt({ owner: 'w1', attempt: record, outcome: { status: 'succeeded' } }))));
+    expect(statements).toBe(1);
+    expect(result).toEqual([true, true]);
+    const page = await store.listAttempts({ tenant: 'acme', limit: 10 });
+    expect(page.items.find((x) => x.id === records[0]!.id)).toEqual(records[0]);
+    expect(page.items.find((x) => x.id === records[1]!.id)).toEqual(records[1]);
+  });
+
   it('fail one bad finish alone: the others in its batch still commit', async () => {
     const [a, b, c] = deliveries as [DeliveryRecord, DeliveryRecord, DeliveryRecord];
     const results = await Promise.allSettled([
@@ -225,6 +241,14 @@ describe('publishes from concurrent callers', () => {
     const claimed = await store.claimDue({ now: T0 + 10, owner: 'w1', leaseMs: 1000, limit: 10 });
     expect(claimed.map((d) => d.id)).toEqual(['dlv_0', 'dlv_1', 'dlv_2', 'dlv_3', 'dlv_4']);
     expect(await store.getMessage('acme', 'msg_3')).toEqual(input(3).message);
+  });
+
+  it('keep each message\'s data byte for byte, separators and NULs included', async () => {
+    const store = await fresh();
+    const odd = (n: number) => ({ ...input(n), message: { ...input(n).message, data: { text: `x\u001ey "q" \\ \u0000 ${n}`, list: ['\u001e', n] } } });
+    const { statements } = await statementsDuring(store, () => Promise.all([0, 1, 2].map((n) => store.createMessage(odd(n)))));
+    expect(statements).toBe(1);
+    for (const n of [0, 1, 2]) expect(await store.getMessage('acme', `msg_${n}`)).toEqual(odd(n).message);
   });
 
   it('fail alone when one reuses a message id: the rest are stored', async () => {

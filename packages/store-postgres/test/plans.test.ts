@@ -143,7 +143,7 @@ describe(`query plans at ${ROWS.toLocaleString('en-US')} deliveries`, () => {
     expect(seqScans(nodes)).toEqual([]);
     expect(nodes.map((n) => n['Index Name'])).toContain('deliveries_pkey');
     const called = await nestedPlans(sql.finishAttemptsCall, [
-      ids.map((id) => `att_new_${id}`), column('acme'), column('ep_0'), column('msg_10'), ids, column(now), column('{}'),
+      ids.map((id) => `att_new_${id}`), column('acme'), column('ep_0'), column('msg_10'), ids, column(now), column('{}').join('\u001e'),
       column('succeeded'), column(null), column(null), column(now + 5), column('worker_0'),
     ]);
     expect(seqScans(called)).toEqual([]);
@@ -225,7 +225,7 @@ describe('the claim on a table the planner has no statistics for', () => {
     const ids = ['dlv_20', 'dlv_40', 'dlv_60'];
     const column = (value: unknown) => ids.map(() => value);
     const finish = [
-      ids.map((id) => `att_${id}`), column('acme'), column('ep_0'), column('msg_10'), ids, column(T0), column('{}'),
+      ids.map((id) => `att_${id}`), column('acme'), column('ep_0'), column('msg_10'), ids, column(T0), column('{}').join('\u001e'),
       column('succeeded'), column(null), column(null), column(T0 + 5), column('w1'),
     ];
     const finishing = await nestedPlans(freshSql.finishAttemptsCall, finish);
