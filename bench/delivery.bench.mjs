@@ -44,9 +44,10 @@ async function main() {
   const body = Buffer.from(JSON.stringify({ version: 'v1', webhookId: 'msg_bench', callbackUrl: '', event: 'bench', payload: data }));
   const dir = mkdtempSync(join(tmpdir(), 'hookline-bench-'));
 
+  // Signed as the dispatcher signs: on the threadpool (offThread).
   const signers = {
-    ES256: createJwtSigner({ issuer: 'bench.example', keys: [key] }),
-    EdDSA: createJwtSigner({ issuer: 'bench.example', keys: [edKey] }),
+    ES256: createJwtSigner({ issuer: 'bench.example', keys: [key], offThread: true }),
+    EdDSA: createJwtSigner({ issuer: 'bench.example', keys: [edKey], offThread: true }),
   };
   /**
    * `client` 'node:http' (the issue's baseline) or 'undici' (the client the dispatcher sends with); `alg` undefined: no
