@@ -346,13 +346,22 @@ async function endToEnd() {
   const children = [];
   const rows = [];
   try {
-    // Bare loop: the same receiver, keep-alive, 16 at a time.
+    // Bare loop: the same receiver, keep-alive, 16 at a time. Warmed up (connections open, code compiled), then the
+    // best of three runs: a cold single run would understate the baseline and flatter every ratio against it.
     const bareBody = Buffer.from(JSON.stringify({ version: 'v1', webhookId: 'msg', event: 'bench.0', payload: EVENT_DATA }));
     const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-    let done = arrivalOf(DELIVERIES);
-    let start = now();
-    await lanes(DELIVERIES, () => post(url, agent, bareBody));
-    rows.push({ name: 'bare keep-alive POST loop', value: (DELIVERIES * 1000) / ((await done).done - start) });
+    let done = arrivalOf(500);
+    await lanes(500, () => post(url, agent, bareBody));
+    await done;
+    let best = 0;
+    let start = 0;
+    for (let round = 0; round < 3; round++) {
+      done = arrivalOf(DELIVERIES);
+      start = now();
+      await lanes(DELIVERIES, () => post(url, agent, bareBody));
+      best = Math.max(best, (DELIVERIES * 1000) / ((await done).done - start));
+    }
+    rows.push({ name: 'bare keep-alive POST loop', value: best });
     agent.destroy();
 
     // hookline: publish from this process, deliver from worker processes (Standard Webhooks signatures).
