@@ -17,6 +17,16 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
+/** How long a record read with a claim waits for its reader (the dispatcher asks at once). */
+const PREFETCH_MS = 2_000;
+
+/** A message or endpoint row read in a claim's transaction, kept for the reads that follow (one per claimed delivery). */
+interface Prefetched {
+  row: MessageRow | string;
+  uses: number;
+  until: number;
+}
+
 export const DEFAULT_SQLITE_PATH = './data/hookline.db';
 
 interface DeliveryRow {
@@ -61,10 +71,71 @@ function toDelivery(row: DeliveryRow): DeliveryRecord {
   return delivery;
 }
 
+/** Column order of {@link toDeliveryFromValues}: claims read rows as arrays, which cost less to build than objects. */
+const DELIVERY_COLUMNS =
+  'id, tenant, message_id, endpoint_id, status, attempt_count, next_attempt_at, lease_owner, lease_expires_at, last_error, created_at, updated_at';
+
+type DeliveryValues = [string, string, string, string, DeliveryStatus, number, number, string | null, number | null, string | null, number, number];
+
+function toDeliveryFromValues(v: DeliveryValues): DeliveryRecord {
+  const delivery: DeliveryRecord = {
+    id: v[0], tenant: v[1], messageId: v[2], endpointId: v[3], status: v[4], attemptCount: v[5], nextAttemptAt: v[6],
+    createdAt: v[10], updatedAt: v[11],
+  };
+  if (v[7] !== null) delivery.leaseOwner = v[7];
+  if (v[8] !== null) delivery.leaseExpiresAt = v[8];
+  if (v[9] !== null) delivery.lastError = v[9];
+  return delivery;
+}
+
 function toMessage(row: MessageRow): MessageRecord {
   const message: MessageRecord = { id: row.id, tenant: row.tenant, type: row.type, data: JSON.parse(row.data) as JsonValue, createdAt: row.created_at };
   if (row.idempotency_key !== null) message.idempotencyKey = row.idempotency_key;
   return message;
+}
+
+interface AttemptRow {
+  id: string;
+  tenant: string;
+  endpoint_id: string;
+  message_id: string | null;
+  delivery_id: string | null;
+  started_at: number;
+  record: string;
+  request_body: string | null;
+  response_body: string | null;
+}
+
+/**
+ * An attempt as stored (migration 3): the fields that have columns are not repeated in the JSON, and the request and
+ * response bodies are columns of their own, as sent and received. JSON-escaping a body that is itself JSON was most
+ * of the cost of encoding an attempt, and with the duplicates a row of a 1 KiB event overflowed half a page, so each
+ * attempt took a page of its own.
+ */
+function encodeAttempt(attempt: AttemptRecord): { record: string; requestBody: string; responseBody: string | null } {
+  const { request, response } = attempt;
+  // Spread then blank out (JSON.stringify skips undefined): twice as fast as rest destructuring here, measured.
+  const record = JSON.stringify({
+    ...attempt,
+    id: undefined, tenant: undefined, endpointId: undefined, deliveryId: undefined, messageId: undefined, startedAt: undefined,
+    request: { ...request, body: undefined },
+    response: response === undefined ? undefined : { ...response, body: undefined },
+  });
+  return { record, requestBody: request.body, responseBody: response === undefined ? null : response.body };
+}
+
+/** Rows written before migration 3 hold the whole record as JSON (bodies columns NULL); both read the same. */
+function toAttempt(row: AttemptRow): AttemptRecord {
+  const attempt = JSON.parse(row.record) as AttemptRecord;
+  attempt.id = row.id;
+  attempt.tenant = row.tenant;
+  attempt.endpointId = row.endpoint_id;
+  if (row.delivery_id !== null) attempt.deliveryId = row.delivery_id;
+  if (row.message_id !== null) attempt.messageId = row.message_id;
+  attempt.startedAt = row.started_at;
+  if (row.request_body !== null) attempt.request.body = row.request_body;
+  if (row.response_body !== null && attempt.response !== undefined) attempt.response.body = row.response_body;
+  return attempt;
 }
 
 function parse<T>(row: { record: string } | undefined): T | undefined {
@@ -106,6 +177,8 @@ export class SqliteStore implements DeliveryStore {
   #finishes: Array<{ input: FinishInput; resolve: (held: boolean) => void; reject: (error: unknown) => void }> = [];
   /** Prepared once per SQL text: preparing on every call cost about a tenth of a worker's CPU. */
   readonly #statements = new Map<string, Database.Statement>();
+  /** Keyed `m|e \0 tenant \0 id`; see {@link SqliteStore.claimDue}. */
+  readonly #prefetched = new Map<string, Prefetched>();
 
   constructor(options: SqliteStoreOptions = {}) {
     this.path = options.path ?? DEFAULT_SQLITE_PATH;
@@ -123,7 +196,8 @@ export class SqliteStore implements DeliveryStore {
          @leaseExpiresAt, @lastError, @createdAt, @updatedAt)`,
     );
     this.#insertAttempt = this.#db.prepare(
-      `INSERT INTO attempts (id, tenant, endpoint_id, message_id, delivery_id, started_at, record) VALUES (?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO attempts (id, tenant, endpoint_id, message_id, delivery_id, started_at, record, request_body, response_body)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO NOTHING`,
     );
     this.#clearLeaseAndSetStatus = this.#db.prepare(
@@ -159,16 +233,20 @@ export class SqliteStore implements DeliveryStore {
   }
 
   async getEndpoint(tenant: string, id: string): Promise<EndpointRecord | undefined> {
+    const prefetched = this.#takePrefetched(`e\0${tenant}\0${id}`);
+    if (prefetched !== undefined) return JSON.parse(prefetched as string) as EndpointRecord;
     return parse(this.#sql('SELECT record FROM endpoints WHERE id = ? AND tenant = ?').get(id, tenant) as { record: string } | undefined);
   }
 
   async updateEndpoint(endpoint: EndpointRecord): Promise<EndpointRecord | undefined> {
+    this.#prefetched.delete(`e\0${endpoint.tenant}\0${endpoint.id}`);
     const result = this.#sql('UPDATE endpoints SET active = ?, record = ? WHERE id = ? AND tenant = ?')
       .run(endpoint.active ? 1 : 0, JSON.stringify(endpoint), endpoint.id, endpoint.tenant);
     return result.changes === 1 ? structuredClone(endpoint) : undefined;
   }
 
   async deleteEndpoint(tenant: string, id: string, now?: number): Promise<boolean> {
+    this.#prefetched.delete(`e\0${tenant}\0${id}`);
     return this.#db.transaction(() => {
       const result = this.#sql('DELETE FROM endpoints WHERE id = ? AND tenant = ?').run(id, tenant);
       if (result.changes === 0) return false;
@@ -223,6 +301,8 @@ export class SqliteStore implements DeliveryStore {
   }
 
   async getMessage(tenant: string, id: string): Promise<MessageRecord | undefined> {
+    const prefetched = this.#takePrefetched(`m\0${tenant}\0${id}`);
+    if (prefetched !== undefined) return toMessage(prefetched as MessageRow);
     const row = this.#sql('SELECT * FROM messages WHERE id = ? AND tenant = ?').get(id, tenant) as MessageRow | undefined;
     return row === undefined ? undefined : toMessage(row);
   }
@@ -251,13 +331,31 @@ export class SqliteStore implements DeliveryStore {
     if (deliveries.length > 0) this.#wake();
   }
 
+  /**
+   * Also reads the claimed deliveries' messages and endpoints in the same transaction, for the `getMessage` and
+   * `getEndpoint` calls that follow each claim: each of those was a read transaction of its own (locks on the WAL
+   * index and the file) costing more than the query. A kept record serves one read per claimed delivery, within
+   * {@link PREFETCH_MS}; a local endpoint update or delete drops it. An endpoint changed by another process meanwhile
+   * reads as of the claim, as if read a moment earlier.
+   */
   async claimDue(options: ClaimOptions): Promise<DeliveryRecord[]> {
     const { now, owner, leaseMs, limit, perEndpointLimit } = options;
     if (limit <= 0) return [];
     return this.#db.transaction(() => {
       const picked = perEndpointLimit === undefined ? this.#dueIds(now, limit) : this.#dueIdsWithinEndpointLimit(now, limit, perEndpointLimit);
-      const lease = this.#sql('UPDATE deliveries SET lease_owner = ?, lease_expires_at = ?, updated_at = ? WHERE id = ? RETURNING *');
-      return picked.map((id) => toDelivery(lease.get(owner, now + leaseMs, now, id) as DeliveryRow));
+      if (picked.length === 0) return [];
+      // One statement for the whole claim rather than one per delivery.
+      const rows = this.#sql(
+          `UPDATE deliveries SET lease_owner = ?, lease_expires_at = ?, updated_at = ?
+           WHERE id IN (SELECT value FROM json_each(?)) RETURNING ${DELIVERY_COLUMNS}`,
+        )
+        .raw(true)
+        .all(owner, now + leaseMs, now, JSON.stringify(picked)) as DeliveryValues[];
+      // RETURNING follows no particular order: hand them back in due order, as picked.
+      const byId = new Map(rows.map((row) => [row[0], row]));
+      const claimed = picked.map((id) => toDeliveryFromValues(byId.get(id)!));
+      this.#prefetchFor(claimed);
+      return claimed;
     }).immediate();
   }
 
@@ -373,7 +471,10 @@ export class SqliteStore implements DeliveryStore {
     if (query.since !== undefined) where.push('started_at >= @since');
     if (query.until !== undefined) where.push('started_at < @until');
     if (cursor !== undefined) where.push('(started_at < @at OR (started_at = @at AND id < @id))');
-    const rows = this.#sql(`SELECT record FROM attempts WHERE ${where.join(' AND ')} ORDER BY started_at DESC, id DESC LIMIT @take`)
+    const rows = this.#sql(
+        `SELECT id, tenant, endpoint_id, message_id, delivery_id, started_at, record, request_body, response_body FROM attempts
+         WHERE ${where.join(' AND ')} ORDER BY started_at DESC, id DESC LIMIT @take`,
+      )
       .all({
         tenant: query.tenant,
         endpointId: query.endpointId,
@@ -384,8 +485,8 @@ export class SqliteStore implements DeliveryStore {
         at: cursor?.at,
         id: cursor?.id,
         take: limit + 1,
-      }) as { record: string }[];
-    return toPage(rows.map((row) => JSON.parse(row.record) as AttemptRecord), limit, (a) => ({ at: a.startedAt, id: a.id }));
+      }) as AttemptRow[];
+    return toPage(rows.map(toAttempt), limit, (a) => ({ at: a.startedAt, id: a.id }));
   }
 
   // ------------------------------------------------------------------ callbacks
@@ -491,12 +592,49 @@ export class SqliteStore implements DeliveryStore {
 
   async close(): Promise<void> {
     this.#wakeListeners.clear();
+    this.#prefetched.clear();
     // Finishes already accepted are written before the file closes.
     if (this.#db.open) this.#flushFinishes();
     if (this.#db.open) this.#db.close();
   }
 
   // ------------------------------------------------------------------ internals
+
+  #prefetchFor(deliveries: DeliveryRecord[]): void {
+    const at = performance.now();
+    for (const [key, entry] of this.#prefetched) if (entry.until <= at) this.#prefetched.delete(key);
+    const until = at + PREFETCH_MS;
+    const keep = (key: string, row: MessageRow | string) => {
+      const entry = this.#prefetched.get(key);
+      if (entry === undefined) this.#prefetched.set(key, { row, uses: 1, until });
+      else {
+        entry.row = row;
+        entry.uses += 1;
+        entry.until = until;
+      }
+    };
+    const messages = this.#sql('SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?))')
+      .all(JSON.stringify([...new Set(deliveries.map((d) => d.messageId))])) as MessageRow[];
+    const endpoints = this.#sql('SELECT id, tenant, record FROM endpoints WHERE id IN (SELECT value FROM json_each(?))')
+      .all(JSON.stringify([...new Set(deliveries.map((d) => d.endpointId))])) as { id: string; tenant: string; record: string }[];
+    const messageById = new Map(messages.map((row) => [row.id, row]));
+    const endpointById = new Map(endpoints.map((row) => [row.id, row]));
+    for (const delivery of deliveries) {
+      const message = messageById.get(delivery.messageId);
+      if (message !== undefined && message.tenant === delivery.tenant) keep(`m\0${message.tenant}\0${message.id}`, message);
+      const endpoint = endpointById.get(delivery.endpointId);
+      if (endpoint !== undefined && endpoint.tenant === delivery.tenant) keep(`e\0${endpoint.tenant}\0${endpoint.id}`, endpoint.record);
+    }
+  }
+
+  /** A prefetched row, once per claimed delivery it was read for; each reader parses its own copy. */
+  #takePrefetched(key: string): MessageRow | string | undefined {
+    const entry = this.#prefetched.get(key);
+    if (entry === undefined) return undefined;
+    entry.uses -= 1;
+    if (entry.uses <= 0) this.#prefetched.delete(key);
+    return entry.until > performance.now() ? entry.row : undefined;
+  }
 
   #migrate(): void {
     // IMMEDIATE takes the write lock first, so two processes opening one fresh file migrate it once.
@@ -523,9 +661,10 @@ export class SqliteStore implements DeliveryStore {
   }
 
   #recordAttempt(attempt: AttemptRecord): void {
+    const { record, requestBody, responseBody } = encodeAttempt(attempt);
     this.#insertAttempt.run(
       attempt.id, attempt.tenant, attempt.endpointId, attempt.messageId ?? null, attempt.deliveryId ?? null,
-      attempt.startedAt, JSON.stringify(attempt),
+      attempt.startedAt, record, requestBody, responseBody,
     );
   }
 
@@ -553,23 +692,23 @@ export class SqliteStore implements DeliveryStore {
        WHERE status = 'pending' AND next_attempt_at <= @now AND (lease_expires_at IS NULL OR lease_expires_at <= @now)
          AND (@at IS NULL OR next_attempt_at > @at OR (next_attempt_at = @at AND id > @id))
        ORDER BY next_attempt_at, id LIMIT @take`,
-    );
+    ).raw(true);
     const picked: string[] = [];
     // Small first (usually nothing is skipped), doubling while saturated endpoints fill the batches.
     let take = Math.max(8, limit * 2);
     let after: { at: number; id: string } | undefined;
     for (; picked.length < limit; take = Math.min(take * 2, 1000)) {
-      const rows = batch.all({ now, at: after?.at ?? null, id: after?.id ?? null, take }) as { id: string; endpoint_id: string; next_attempt_at: number }[];
-      for (const row of rows) {
-        const count = held.get(row.endpoint_id) ?? 0;
+      const rows = batch.all({ now, at: after?.at ?? null, id: after?.id ?? null, take }) as [id: string, endpointId: string, nextAttemptAt: number][];
+      for (const [id, endpointId] of rows) {
+        const count = held.get(endpointId) ?? 0;
         if (count >= perEndpointLimit) continue;
-        held.set(row.endpoint_id, count + 1);
-        picked.push(row.id);
+        held.set(endpointId, count + 1);
+        picked.push(id);
         if (picked.length >= limit) break;
       }
       if (rows.length < take) break;
       const last = rows[rows.length - 1]!;
-      after = { at: last.next_attempt_at, id: last.id };
+      after = { at: last[2], id: last[0] };
     }
     return picked;
   }

@@ -53,11 +53,28 @@ describe('opening a SQLite file', () => {
     const plan = (sql: string) => raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all().map((row) => (row as { detail: string }).detail).join(' | ');
     expect(plan(`SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= 1 AND (lease_expires_at IS NULL OR lease_expires_at <= 1) ORDER BY next_attempt_at, id LIMIT 10`))
       .toContain('USING INDEX deliveries_due');
-    expect(plan(`SELECT record FROM attempts WHERE tenant = 'a' AND endpoint_id = 'e' ORDER BY started_at DESC, id DESC LIMIT 51`))
-      .toContain('USING INDEX attempts_by_endpoint');
+    // History listings walk the (ascending) indexes backwards: never a sort, with or without a cursor or a time range.
+    const history = (where: string) => plan(`SELECT record FROM attempts WHERE ${where} ORDER BY started_at DESC, id DESC LIMIT 51`);
+    const cursor = `(started_at < 5 OR (started_at = 5 AND id < 'x'))`;
+    for (const [where, index] of [
+      [`tenant = 'a'`, 'attempts_by_tenant'],
+      [`tenant = 'a' AND ${cursor}`, 'attempts_by_tenant'],
+      [`tenant = 'a' AND started_at >= 1 AND started_at < 9`, 'attempts_by_tenant'],
+      [`tenant = 'a' AND endpoint_id = 'e'`, 'attempts_by_endpoint'],
+      [`tenant = 'a' AND endpoint_id = 'e' AND ${cursor}`, 'attempts_by_endpoint'],
+      [`tenant = 'a' AND message_id = 'm'`, 'attempts_by_message'],
+      [`tenant = 'a' AND delivery_id = 'd'`, 'attempts_by_delivery'],
+    ] as const) {
+      expect(history(where)).toContain(`USING INDEX ${index}`);
+      expect(history(where)).not.toContain('TEMP B-TREE');
+    }
     expect(plan(`SELECT id FROM attempts WHERE started_at < 5 ORDER BY started_at LIMIT 10`)).toContain('INDEX attempts_by_started');
     expect(plan(`SELECT id FROM messages m WHERE created_at < 5 AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status IN ('pending', 'awaiting_callback')) ORDER BY created_at, id LIMIT 10`))
-      .not.toContain('SCAN d');
+      .toContain('SEARCH d USING INDEX deliveries_by_message (message_id=?)');
+    expect(plan(`UPDATE deliveries SET status = 'cancelled' WHERE endpoint_id = 'e' AND status IN ('pending', 'awaiting_callback')`))
+      .toContain('USING INDEX deliveries_unfinished_by_endpoint');
+    expect(plan(`UPDATE deliveries SET lease_owner = 'w' WHERE id IN (SELECT value FROM json_each('["a"]'))`))
+      .toContain('USING COVERING INDEX sqlite_autoindex_deliveries_1 (id=?)');
     expect(plan(`SELECT id FROM deliveries d WHERE status = 'awaiting_callback' AND (EXISTS (SELECT 1 FROM callbacks c WHERE c.delivery_id = d.id AND c.answered_at IS NULL AND c.expires_at <= 5) OR (updated_at < 5 AND NOT EXISTS (SELECT 1 FROM callbacks c WHERE c.delivery_id = d.id))) ORDER BY updated_at, id LIMIT 10`))
       .toMatch(/deliveries_awaiting_callback[\s\S]*callbacks_by_delivery/);
     raw.close();
@@ -83,6 +100,121 @@ describe('opening a SQLite file', () => {
     // `before` far in the future: only the backfilled callback's expiry can hold the delivery back until T0 + 100.
     expect(await store.expireAwaitingCallbacks({ now: T0 + 99, before: T0 + 1_000, limit: 10, reason: 'expired' })).toEqual([]);
     expect((await store.expireAwaitingCallbacks({ now: T0 + 100, before: T0 + 1_000, limit: 10, reason: 'expired' })).map((d) => d.id)).toEqual(['dlv_1']);
+    await store.close();
+  });
+});
+
+describe('schema version 3: cheaper finishes (issue 5)', () => {
+  const fullAttempt = (id: string, extra: Record<string, unknown> = {}) => ({
+    id, tenant: 'acme', endpointId: 'ep_1', deliveryId: 'dlv_1', messageId: 'msg_1', number: 1, trigger: 'scheduled' as const,
+    request: { method: 'POST', url: 'https://x.example/hook', headers: { 'content-type': 'application/json' }, body: '{"say":"\\"hi\\""}' },
+    response: { status: 200, headers: { 'content-type': 'text/plain' }, body: 'ok "fine"', truncated: false },
+    durationMs: 5, startedAt: T0 + 10, succeeded: true, ...extra,
+  });
+
+  it('upgrades a version-2 file: history, deliveries and purge read as before', async () => {
+    const path = join(dir, 'v2.db');
+    const raw = new Database(path);
+    raw.exec(MIGRATIONS[0]!);
+    raw.exec(MIGRATIONS[1]!);
+    raw.pragma('user_version = 2');
+    raw.prepare(`INSERT INTO messages (id, tenant, type, created_at, data) VALUES ('msg_1', 'acme', 't', ?, '{"n":1}')`).run(T0);
+    const insertDelivery = raw.prepare(
+      `INSERT INTO deliveries (id, tenant, message_id, endpoint_id, status, attempt_count, next_attempt_at, created_at, updated_at)
+       VALUES (?, 'acme', 'msg_1', 'ep_1', ?, ?, ?, ?, ?)`,
+    );
+    insertDelivery.run('dlv_1', 'succeeded', 1, T0, T0, T0 + 15);
+    insertDelivery.run('dlv_2', 'pending', 0, T0, T0, T0);
+    // Version 2 kept the whole attempt, bodies included, in the JSON record.
+    const old = [fullAttempt('att_1'), fullAttempt('att_2', { startedAt: T0 + 20, response: undefined, succeeded: false, error: { code: 'timeout', message: 'no answer' } })];
+    const insertAttempt = raw.prepare('INSERT INTO attempts (id, tenant, endpoint_id, message_id, delivery_id, started_at, record) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    for (const a of old) insertAttempt.run(a.id, a.tenant, a.endpointId, a.messageId, a.deliveryId, a.startedAt, JSON.stringify(a));
+    raw.close();
+
+    const store = createSqliteStore({ path });
+    expect(store.schemaVersion).toBe(MIGRATIONS.length);
+    const newestFirst = [...old].reverse().map((a) => JSON.parse(JSON.stringify(a)) as unknown);
+    expect((await store.listAttempts({ tenant: 'acme' })).items).toEqual(newestFirst);
+    expect((await store.listAttempts({ tenant: 'acme', endpointId: 'ep_1' })).items).toEqual(newestFirst);
+    expect((await store.listAttempts({ tenant: 'acme', messageId: 'msg_1' })).items).toEqual(newestFirst);
+    expect((await store.listAttempts({ tenant: 'acme', deliveryId: 'dlv_1' })).items).toEqual(newestFirst);
+    // Old and new rows list together, in order.
+    await store.recordAttempt(fullAttempt('att_3', { startedAt: T0 + 30 }));
+    expect((await store.listAttempts({ tenant: 'acme', limit: 2 })).items.map((a) => a.id)).toEqual(['att_3', 'att_2']);
+    expect((await store.claimDue({ now: T0, owner: 'w1', leaseMs: 1000, limit: 10, perEndpointLimit: 4 })).map((d) => d.id)).toEqual(['dlv_2']);
+    // The message has an unfinished delivery: its attempts go, it stays.
+    expect(await store.purge({ before: T0 + 1_000, now: T0 + 1_000, limit: 10 })).toBe(3);
+    expect(await store.getMessage('acme', 'msg_1')).toBeDefined();
+    await store.close();
+
+    const upgraded = new Database(path, { readonly: true });
+    const indexes = upgraded.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name`).pluck().all();
+    expect(indexes).toContain('attempts_by_delivery');
+    expect(indexes).not.toContain('deliveries_unfinished_by_message');
+    upgraded.close();
+  });
+
+  it('stores bodies as sent, outside the JSON record, and reads the attempt back whole', async () => {
+    const path = join(dir, 'bodies.db');
+    const store = createSqliteStore({ path });
+    const attempt = fullAttempt('att_b');
+    const test = { ...fullAttempt('att_t', { startedAt: T0 + 20 }), deliveryId: undefined, messageId: undefined, trigger: 'test' as const };
+    await store.recordAttempt(attempt);
+    await store.recordAttempt(test);
+    expect((await store.listAttempts({ tenant: 'acme' })).items).toEqual([test, attempt]);
+    await store.close();
+
+    const raw = new Database(path, { readonly: true });
+    const row = raw.prepare(`SELECT record, request_body, response_body FROM attempts WHERE id = 'att_b'`).get() as Record<string, string>;
+    expect(row.request_body).toBe(attempt.request.body);
+    expect(row.response_body).toBe(attempt.response.body);
+    expect(JSON.parse(row.record!)).toEqual({
+      number: 1, trigger: 'scheduled', durationMs: 5, succeeded: true,
+      request: { method: 'POST', url: 'https://x.example/hook', headers: { 'content-type': 'application/json' } },
+      response: { status: 200, headers: { 'content-type': 'text/plain' }, truncated: false },
+    });
+    raw.close();
+  });
+});
+
+describe('claims read their messages and endpoints', () => {
+  const endpoint = { id: 'ep_1', tenant: 'acme', name: 'e', url: 'https://x.example/hook', method: 'POST' as const, headers: {},
+    auth: { type: 'none' }, triggers: ['*'], active: true, createdAt: T0, updatedAt: T0 };
+
+  async function claimedStore() {
+    const store = createSqliteStore({ path: join(dir, `prefetch-${Math.random().toString(36).slice(2)}.db`) });
+    await store.createEndpoint(endpoint);
+    const deliveries = ['dlv_1', 'dlv_2'].map((id) => ({
+      id, tenant: 'acme', messageId: 'msg_1', endpointId: 'ep_1', status: 'pending' as const, attemptCount: 0, nextAttemptAt: T0,
+      createdAt: T0, updatedAt: T0,
+    }));
+    await store.createMessage({ message: { id: 'msg_1', tenant: 'acme', type: 't', data: { n: 1 }, createdAt: T0 }, deliveries });
+    expect(await store.claimDue({ now: T0, owner: 'w1', leaseMs: 1000, limit: 10, perEndpointLimit: 4 })).toHaveLength(2);
+    return store;
+  }
+
+  it('hands each claimed delivery its own copy of the records, and reads the file after that', async () => {
+    const store = await claimedStore();
+    const first = await store.getEndpoint('acme', 'ep_1');
+    const second = await store.getEndpoint('acme', 'ep_1');
+    expect(first).toEqual(endpoint);
+    expect(second).toEqual(endpoint);
+    expect(first).not.toBe(second);
+    first!.name = 'changed by its reader';
+    expect(await store.getEndpoint('acme', 'ep_1')).toEqual(endpoint);
+    for (let i = 0; i < 3; i++) expect(await store.getMessage('acme', 'msg_1')).toMatchObject({ id: 'msg_1', data: { n: 1 } });
+    expect(await store.getMessage('globex', 'msg_1')).toBeUndefined();
+    expect(await store.getEndpoint('globex', 'ep_1')).toBeUndefined();
+    await store.close();
+  });
+
+  it('never serves an endpoint read with a claim after this store updated or deleted it', async () => {
+    const store = await claimedStore();
+    await store.updateEndpoint({ ...endpoint, name: 'renamed', updatedAt: T0 + 1 });
+    expect(await store.getEndpoint('acme', 'ep_1')).toMatchObject({ name: 'renamed' });
+    await store.claimDue({ now: T0 + 2_000, owner: 'w2', leaseMs: 1000, limit: 10, perEndpointLimit: 4 });
+    await store.deleteEndpoint('acme', 'ep_1', T0 + 2_000);
+    expect(await store.getEndpoint('acme', 'ep_1')).toBeUndefined();
     await store.close();
   });
 });
@@ -204,6 +336,9 @@ describe('several processes sharing one file', () => {
           const claimed = await store.claimDue({ now: ${T0 + 10_000}, owner, leaseMs: 60_000, limit: 3, perEndpointLimit: 1000 });
           if (claimed.length === 0) break;
           for (const d of claimed) process.stdout.write(d.id + '\\n');
+          // A worker sends between claims. Without a pause, one process could take all 600 in the time another's
+          // busy handler sleeps before its first retry, and the test would no longer show claims interleaving.
+          await new Promise((resolve) => setTimeout(resolve, 1));
         }
         await store.close();
       })();
