@@ -1,3 +1,4 @@
 import { packageConfig } from '../../tsup.base';
 
-export default packageConfig();
+// shims: the CJS build gets an import.meta.url (the checkpoint thread resolves better-sqlite3 from this module).
+export default packageConfig({ shims: true });

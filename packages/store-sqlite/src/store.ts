@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { HooklineError } from '@hookline/errors';
 import { decodeCursor, pageLimit, toPage } from '@hookline/store';
@@ -8,6 +8,7 @@ import type {
   DeliveryStatus, DeliveryStore, EndpointRecord, ExpireCallbacksOptions, InboundSourceRecord, JsonValue, MessageRecord, Page,
   PageQuery,
 } from '@hookline/store';
+import { BackgroundCheckpointer } from './checkpointer.js';
 import { MIGRATIONS } from './migrations.js';
 
 export interface SqliteStoreOptions {
@@ -15,7 +16,22 @@ export interface SqliteStoreOptions {
   path?: string;
   /** How long a write waits for another process's write lock, ms (default 5000). */
   busyTimeoutMs?: number;
+  /**
+   * Where WAL checkpoints run (default `background`): on a worker thread with its own connection, so no commit waits
+   * for a checkpoint's fsyncs; `inline` leaves them to SQLite, in the commit that crosses 1,000 WAL pages.
+   */
+  checkpoint?: 'background' | 'inline';
 }
+
+/** SQLite's own default, restored when checkpoints come back to this connection. */
+const INLINE_AUTOCHECKPOINT_FRAMES = 1000;
+
+/**
+ * With the checkpoint thread running, this connection still checkpoints in a commit once the WAL holds this many
+ * frames (64 MiB). The thread normally restarts the WAL at 4,096 through {@link SqliteStore.#finishCheckpoint}, which
+ * needs the event loop; a caller that writes without ever yielding to it would otherwise grow the WAL without bound.
+ */
+const BACKSTOP_AUTOCHECKPOINT_FRAMES = 16_384;
 
 /** How long a record read with a claim waits for its reader (the dispatcher asks at once). */
 const PREFETCH_MS = 2_000;
@@ -179,12 +195,15 @@ export class SqliteStore implements DeliveryStore {
   readonly #statements = new Map<string, Database.Statement>();
   /** Keyed `m|e \0 tenant \0 id`; see {@link SqliteStore.claimDue}. */
   readonly #prefetched = new Map<string, Prefetched>();
+  /** Undefined while SQLite checkpoints inline (option `inline`, no WAL, or the thread could not run). */
+  #checkpointer: BackgroundCheckpointer | undefined;
+  #checkpointsOnThread = false;
 
   constructor(options: SqliteStoreOptions = {}) {
     this.path = options.path ?? DEFAULT_SQLITE_PATH;
     if (this.path !== ':memory:' && !this.path.startsWith('file:')) mkdirSync(dirname(this.path), { recursive: true });
     this.#db = new Database(this.path);
-    this.#db.pragma('journal_mode = WAL');
+    const journalMode = this.#db.pragma('journal_mode = WAL', { simple: true }) as string;
     // WAL + NORMAL survives a killed process; only an OS crash or power loss can drop the last commits.
     this.#db.pragma('synchronous = NORMAL');
     this.#db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
@@ -203,6 +222,8 @@ export class SqliteStore implements DeliveryStore {
     this.#clearLeaseAndSetStatus = this.#db.prepare(
       'UPDATE deliveries SET status = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?',
     );
+    // `:memory:` has no WAL to checkpoint.
+    if ((options.checkpoint ?? 'background') === 'background' && journalMode === 'wal') this.#startCheckpointer();
   }
 
   #sql(text: string): Database.Statement {
@@ -212,6 +233,14 @@ export class SqliteStore implements DeliveryStore {
       this.#statements.set(text, statement);
     }
     return statement;
+  }
+
+  /**
+   * Where WAL checkpoints run now: `background` once the checkpoint thread has opened the file, `inline` (in commits,
+   * SQLite's default) before that, with the `inline` option, for `:memory:`, or after the thread stopped.
+   */
+  get checkpointMode(): 'background' | 'inline' {
+    return this.#checkpointsOnThread ? 'background' : 'inline';
   }
 
   /** Migrations that have run on this file (the schema version). */
@@ -595,6 +624,10 @@ export class SqliteStore implements DeliveryStore {
     this.#prefetched.clear();
     // Finishes already accepted are written before the file closes.
     if (this.#db.open) this.#flushFinishes();
+    // The thread's connection closes first, so this one is the last and leaves no WAL behind.
+    await this.#checkpointer?.close();
+    this.#checkpointer = undefined;
+    this.#checkpointsOnThread = false;
     if (this.#db.open) this.#db.close();
   }
 
@@ -634,6 +667,44 @@ export class SqliteStore implements DeliveryStore {
     entry.uses -= 1;
     if (entry.uses <= 0) this.#prefetched.delete(key);
     return entry.until > performance.now() ? entry.row : undefined;
+  }
+
+  #startCheckpointer(): void {
+    const inline = () => {
+      this.#checkpointer = undefined;
+      this.#checkpointsOnThread = false;
+      if (this.#db.open) this.#db.pragma(`wal_autocheckpoint = ${INLINE_AUTOCHECKPOINT_FRAMES}`);
+    };
+    try {
+      this.#checkpointer = new BackgroundCheckpointer({
+        path: this.path.startsWith('file:') ? this.path : resolve(this.path),
+        // Until the thread runs, SQLite keeps checkpointing in commits; a stopped thread hands them back.
+        onReady: () => {
+          if (!this.#db.open) return;
+          this.#db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_FRAMES}`);
+          this.#checkpointsOnThread = true;
+        },
+        onRestart: () => this.#finishCheckpoint(),
+        onStopped: inline,
+      });
+    } catch {
+      // No thread (workers unavailable, driver not resolvable): SQLite checkpoints in commits, as it always did.
+      inline();
+    }
+  }
+
+  /**
+   * Copies the WAL frames the thread has not (this connection kept writing during its pass), so the next write starts
+   * the WAL over instead of growing it: a short copy and two syncs once per few thousand frames while the thread keeps
+   * up, and the thread's backlog when writes outrun it.
+   */
+  #finishCheckpoint(): void {
+    if (!this.#db.open || this.#db.inTransaction) return;
+    try {
+      this.#db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // Another process is checkpointing, or the file went away: the thread asks again after its next pass.
+    }
   }
 
   #migrate(): void {

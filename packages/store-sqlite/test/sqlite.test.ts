@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -216,6 +216,50 @@ describe('claims read their messages and endpoints', () => {
     await store.deleteEndpoint('acme', 'ep_1', T0 + 2_000);
     expect(await store.getEndpoint('acme', 'ep_1')).toBeUndefined();
     await store.close();
+  });
+});
+
+describe('WAL checkpoints', () => {
+  const until = async (check: () => boolean) => {
+    for (let i = 0; i < 500 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  };
+
+  it('run on a thread that lets the WAL start over, and leave no WAL behind on close', async () => {
+    const path = join(dir, 'checkpoints.db');
+    const store = createSqliteStore({ path });
+    await until(() => store.checkpointMode === 'background');
+    expect(store.checkpointMode).toBe('background');
+    let n = 0;
+    const write = async (count: number) => {
+      for (let i = 0; i < count; i++, n++) {
+        await store.recordAttempt({
+          id: `att_${String(n).padStart(6, '0')}`, tenant: 'acme', endpointId: 'ep_1', number: 1, trigger: 'test',
+          request: { method: 'POST', url: 'https://x.example/hook', headers: {}, body: 'x'.repeat(3_000) }, durationMs: 1, startedAt: T0 + n,
+          succeeded: true,
+        });
+        if (i % 20 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    // ~7,000 frames: past the thread's restart point (4,096), short of the backstop in commits (16,384).
+    await write(800);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const afterBurst = statSync(`${path}-wal`).size;
+    // The thread has copied the burst: the WAL starts over, and the next writes reuse the file instead of growing it.
+    await write(300);
+    expect(statSync(`${path}-wal`).size).toBe(afterBurst);
+    await store.close();
+    expect(existsSync(`${path}-wal`)).toBe(false);
+    const reopened = createSqliteStore({ path, checkpoint: 'inline' });
+    expect(reopened.checkpointMode).toBe('inline');
+    expect((await reopened.listAttempts({ tenant: 'acme', limit: 1 })).items[0]?.id).toBe('att_001099');
+    await reopened.close();
+  });
+
+  it('stay in commits for :memory:', async () => {
+    const memory = createSqliteStore({ path: ':memory:' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(memory.checkpointMode).toBe('inline');
+    await memory.close();
   });
 });
 
