@@ -93,6 +93,16 @@ const DELIVERY_COLUMNS =
 
 type DeliveryValues = [string, string, string, string, DeliveryStatus, number, number, string | null, number | null, string | null, number, number];
 
+/** A claimed delivery's values, then its message's (tenant, type, idempotency key, created at, data), then its
+ * endpoint's (tenant, record); null where the message or endpoint is missing. */
+type ClaimRow = [...DeliveryValues, string | null, string | null, string | null, number | null, string | null, string | null, string | null];
+
+/** Claimed deliveries (ids as a JSON array) with what the dispatcher reads next for each: message and endpoint. */
+const CLAIMED_WITH_CONTEXT = `SELECT ${DELIVERY_COLUMNS.split(', ').map((column) => `d.${column}`).join(', ')},
+    m.tenant, m.type, m.idempotency_key, m.created_at, m.data, e.tenant, e.record
+  FROM deliveries d LEFT JOIN messages m ON m.id = d.message_id LEFT JOIN endpoints e ON e.id = d.endpoint_id
+  WHERE d.id IN (SELECT value FROM json_each(?))`;
+
 function toDeliveryFromValues(v: DeliveryValues): DeliveryRecord {
   const delivery: DeliveryRecord = {
     id: v[0], tenant: v[1], messageId: v[2], endpointId: v[3], status: v[4], attemptCount: v[5], nextAttemptAt: v[6],
@@ -193,6 +203,9 @@ export class SqliteStore implements DeliveryStore {
   #finishes: Array<{ input: FinishInput; resolve: (held: boolean) => void; reject: (error: unknown) => void }> = [];
   /** Prepared once per SQL text: preparing on every call cost about a tenth of a worker's CPU. */
   readonly #statements = new Map<string, Database.Statement>();
+  /** Claims in one `BEGIN IMMEDIATE` transaction (the wrapper made once: making it cost a few us per call). */
+  readonly #claimTransaction: (options: ClaimOptions) => DeliveryRecord[];
+  readonly #finishTransaction: (inputs: FinishInput[]) => boolean[];
   /** Keyed `m|e \0 tenant \0 id`; see {@link SqliteStore.claimDue}. */
   readonly #prefetched = new Map<string, Prefetched>();
   /** Undefined while SQLite checkpoints inline (option `inline`, no WAL, or the thread could not run). */
@@ -222,6 +235,8 @@ export class SqliteStore implements DeliveryStore {
     this.#clearLeaseAndSetStatus = this.#db.prepare(
       'UPDATE deliveries SET status = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ?',
     );
+    this.#claimTransaction = this.#db.transaction((options: ClaimOptions) => this.#claim(options)).immediate;
+    this.#finishTransaction = this.#db.transaction((inputs: FinishInput[]) => inputs.map((input) => this.#applyFinish(input))).immediate;
     // `:memory:` has no WAL to checkpoint.
     if ((options.checkpoint ?? 'background') === 'background' && journalMode === 'wal') this.#startCheckpointer();
   }
@@ -368,24 +383,8 @@ export class SqliteStore implements DeliveryStore {
    * reads as of the claim, as if read a moment earlier.
    */
   async claimDue(options: ClaimOptions): Promise<DeliveryRecord[]> {
-    const { now, owner, leaseMs, limit, perEndpointLimit } = options;
-    if (limit <= 0) return [];
-    return this.#db.transaction(() => {
-      const picked = perEndpointLimit === undefined ? this.#dueIds(now, limit) : this.#dueIdsWithinEndpointLimit(now, limit, perEndpointLimit);
-      if (picked.length === 0) return [];
-      // One statement for the whole claim rather than one per delivery.
-      const rows = this.#sql(
-          `UPDATE deliveries SET lease_owner = ?, lease_expires_at = ?, updated_at = ?
-           WHERE id IN (SELECT value FROM json_each(?)) RETURNING ${DELIVERY_COLUMNS}`,
-        )
-        .raw(true)
-        .all(owner, now + leaseMs, now, JSON.stringify(picked)) as DeliveryValues[];
-      // RETURNING follows no particular order: hand them back in due order, as picked.
-      const byId = new Map(rows.map((row) => [row[0], row]));
-      const claimed = picked.map((id) => toDeliveryFromValues(byId.get(id)!));
-      this.#prefetchFor(claimed);
-      return claimed;
-    }).immediate();
+    if (options.limit <= 0) return [];
+    return this.#claimTransaction(options);
   }
 
   async renewLease(deliveryId: string, owner: string, leaseExpiresAt: number): Promise<boolean> {
@@ -418,7 +417,7 @@ export class SqliteStore implements DeliveryStore {
     this.#finishes = [];
     let results: boolean[];
     try {
-      results = this.#db.transaction(() => batch.map(({ input }) => this.#applyFinish(input))).immediate();
+      results = this.#finishTransaction(batch.map(({ input }) => input));
     } catch {
       // One failing write must not fail its neighbours: retry each alone, so only the failing one rejects.
       for (const { input, resolve, reject } of batch) {
@@ -633,7 +632,7 @@ export class SqliteStore implements DeliveryStore {
 
   // ------------------------------------------------------------------ internals
 
-  #prefetchFor(deliveries: DeliveryRecord[]): void {
+  #keepForReaders(rows: ClaimRow[]): void {
     const at = performance.now();
     for (const [key, entry] of this.#prefetched) if (entry.until <= at) this.#prefetched.delete(key);
     const until = at + PREFETCH_MS;
@@ -646,17 +645,12 @@ export class SqliteStore implements DeliveryStore {
         entry.until = until;
       }
     };
-    const messages = this.#sql('SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?))')
-      .all(JSON.stringify([...new Set(deliveries.map((d) => d.messageId))])) as MessageRow[];
-    const endpoints = this.#sql('SELECT id, tenant, record FROM endpoints WHERE id IN (SELECT value FROM json_each(?))')
-      .all(JSON.stringify([...new Set(deliveries.map((d) => d.endpointId))])) as { id: string; tenant: string; record: string }[];
-    const messageById = new Map(messages.map((row) => [row.id, row]));
-    const endpointById = new Map(endpoints.map((row) => [row.id, row]));
-    for (const delivery of deliveries) {
-      const message = messageById.get(delivery.messageId);
-      if (message !== undefined && message.tenant === delivery.tenant) keep(`m\0${message.tenant}\0${message.id}`, message);
-      const endpoint = endpointById.get(delivery.endpointId);
-      if (endpoint !== undefined && endpoint.tenant === delivery.tenant) keep(`e\0${endpoint.tenant}\0${endpoint.id}`, endpoint.record);
+    for (const row of rows) {
+      const [, tenant, messageId, endpointId] = row;
+      if (row[12] === tenant) {
+        keep(`m\0${tenant}\0${messageId}`, { id: messageId, tenant, type: row[13]!, idempotency_key: row[14], created_at: row[15]!, data: row[16]! });
+      }
+      if (row[17] === tenant) keep(`e\0${tenant}\0${endpointId}`, row[18]!);
     }
   }
 
@@ -739,6 +733,24 @@ export class SqliteStore implements DeliveryStore {
     );
   }
 
+  /**
+   * Picks, leases all picked in one UPDATE, and reads them back in one SELECT with their messages and endpoints (kept
+   * for the reads that follow; see {@link SqliteStore.claimDue}).
+   */
+  #claim({ now, owner, leaseMs, limit, perEndpointLimit }: ClaimOptions): DeliveryRecord[] {
+    const picked = perEndpointLimit === undefined ? this.#dueIds(now, limit) : this.#dueIdsWithinEndpointLimit(now, limit, perEndpointLimit);
+    if (picked.length === 0) return [];
+    const ids = JSON.stringify(picked);
+    this.#sql('UPDATE deliveries SET lease_owner = ?, lease_expires_at = ?, updated_at = ? WHERE id IN (SELECT value FROM json_each(?))')
+      .run(owner, now + leaseMs, now, ids);
+    const rows = this.#sql(CLAIMED_WITH_CONTEXT).raw(true).all(ids) as ClaimRow[];
+    const byId = new Map(rows.map((row) => [row[0], row]));
+    // Rows come in no particular order: hand them back in due order, as picked.
+    const claimed = picked.map((id) => byId.get(id)!);
+    this.#keepForReaders(claimed);
+    return claimed.map((row) => toDeliveryFromValues(row as unknown as DeliveryValues));
+  }
+
   #dueIds(now: number, limit: number): string[] {
     return this.#sql(
         `SELECT id FROM deliveries
@@ -753,11 +765,12 @@ export class SqliteStore implements DeliveryStore {
   #dueIdsWithinEndpointLimit(now: number, limit: number, perEndpointLimit: number): string[] {
     const held = new Map<string, number>();
     const live = this.#sql(
-        `SELECT endpoint_id, count(*) AS n FROM deliveries
+        `SELECT endpoint_id, count(*) FROM deliveries
          WHERE status = 'pending' AND lease_owner IS NOT NULL AND lease_expires_at > ? GROUP BY endpoint_id`,
       )
-      .all(now) as { endpoint_id: string; n: number }[];
-    for (const row of live) held.set(row.endpoint_id, row.n);
+      .raw(true)
+      .all(now) as [endpointId: string, count: number][];
+    for (const [endpointId, count] of live) held.set(endpointId, count);
     const batch = this.#sql(
       `SELECT id, endpoint_id, next_attempt_at FROM deliveries
        WHERE status = 'pending' AND next_attempt_at <= @now AND (lease_expires_at IS NULL OR lease_expires_at <= @now)
