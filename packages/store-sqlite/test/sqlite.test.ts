@@ -177,6 +177,27 @@ describe('schema version 3: cheaper finishes (issue 5)', () => {
   });
 });
 
+describe('claims take lapsed leases in due order with the rest', () => {
+  it('merges deliveries nobody holds with those whose lease lapsed, earliest due first', async () => {
+    const store = createSqliteStore({ path: join(dir, 'lapsed.db') });
+    const deliveries = [3, 1, 2, 4].map((n) => ({
+      id: `dlv_${n}`, tenant: 'acme', messageId: 'msg_1', endpointId: 'ep_1', status: 'pending' as const, attemptCount: 0,
+      nextAttemptAt: T0 + n, createdAt: T0, updatedAt: T0,
+    }));
+    await store.createMessage({ message: { id: 'msg_1', tenant: 'acme', type: 't', data: {}, createdAt: T0 }, deliveries });
+    // dlv_1 leased by a worker that goes away; dlv_2 leased and given back; its live lease holds the endpoint at 1.
+    expect((await store.claimDue({ now: T0 + 1, owner: 'gone', leaseMs: 10, limit: 1 })).map((d) => d.id)).toEqual(['dlv_1']);
+    expect((await store.claimDue({ now: T0 + 3, owner: 'gone', leaseMs: 10, limit: 1, perEndpointLimit: 2 })).map((d) => d.id)).toEqual(['dlv_2']);
+    await store.releaseLease('dlv_2', 'gone');
+    expect(await store.claimDue({ now: T0 + 5, owner: 'w1', leaseMs: 10, limit: 10, perEndpointLimit: 1 })).toEqual([]);
+    // After the lapse: all four, in due order, lapsed leases taken over.
+    const claimed = await store.claimDue({ now: T0 + 20, owner: 'w1', leaseMs: 1000, limit: 10, perEndpointLimit: 10 });
+    expect(claimed.map((d) => [d.id, d.leaseOwner])).toEqual([['dlv_1', 'w1'], ['dlv_2', 'w1'], ['dlv_3', 'w1'], ['dlv_4', 'w1']]);
+    expect(await store.nextDueAt()).toBe(T0 + 1_020);
+    await store.close();
+  });
+});
+
 describe('claims read their messages and endpoints', () => {
   const endpoint = { id: 'ep_1', tenant: 'acme', name: 'e', url: 'https://x.example/hook', method: 'POST' as const, headers: {},
     auth: { type: 'none' }, triggers: ['*'], active: true, createdAt: T0, updatedAt: T0 };
