@@ -109,4 +109,11 @@ export const MIGRATIONS: readonly string[] = [
   -- deliveries); this partial index only cost each finish a page write.
   DROP INDEX deliveries_unfinished_by_message;
   `,
+  `
+  -- Unfinished deliveries per endpoint, now in due order: a claim that meets an endpoint at its limit with a deep due
+  -- backlog goes endpoint by endpoint instead of walking past that backlog (it still serves cancelling an endpoint's
+  -- deliveries, through its first column).
+  DROP INDEX deliveries_unfinished_by_endpoint;
+  CREATE INDEX deliveries_unfinished_by_endpoint ON deliveries (endpoint_id, next_attempt_at, id) WHERE status IN ('pending', 'awaiting_callback');
+  `,
 ];

@@ -192,6 +192,10 @@ const KEYSET = '(? IS NULL OR (created_at < ? OR (created_at = ? AND id < ?)))';
  * await store.close();
  * ```
  */
+
+/** Rows of endpoints at their limit a claim walks past before it goes endpoint by endpoint instead. */
+const SKIPPED_BEFORE_PER_ENDPOINT = 64;
+
 export class SqliteStore implements DeliveryStore {
   readonly path: string;
   readonly #db: Database.Database;
@@ -761,7 +765,11 @@ export class SqliteStore implements DeliveryStore {
       .all(now, now, limit) as string[];
   }
 
-  /** Walks due deliveries in due order in batches, skipping endpoints already at their limit of live leases. */
+  /**
+   * Walks due deliveries in due order in batches, skipping endpoints already at their limit of live leases. After
+   * {@link SKIPPED_BEFORE_PER_ENDPOINT} skipped rows (an endpoint at its limit with a deep due backlog) it starts over
+   * endpoint by endpoint, so that backlog costs a claim one index seek instead of a walk past every row of it.
+   */
   #dueIdsWithinEndpointLimit(now: number, limit: number, perEndpointLimit: number): string[] {
     const held = new Map<string, number>();
     const live = this.#sql(
@@ -777,7 +785,9 @@ export class SqliteStore implements DeliveryStore {
          AND (@at IS NULL OR next_attempt_at > @at OR (next_attempt_at = @at AND id > @id))
        ORDER BY next_attempt_at, id LIMIT @take`,
     ).raw(true);
+    const heldBefore = new Map(held);
     const picked: string[] = [];
+    let skipped = 0;
     // Small first (usually nothing is skipped), doubling while saturated endpoints fill the batches.
     let take = Math.max(8, limit * 2);
     let after: { at: number; id: string } | undefined;
@@ -785,7 +795,10 @@ export class SqliteStore implements DeliveryStore {
       const rows = batch.all({ now, at: after?.at ?? null, id: after?.id ?? null, take }) as [id: string, endpointId: string, nextAttemptAt: number][];
       for (const [id, endpointId] of rows) {
         const count = held.get(endpointId) ?? 0;
-        if (count >= perEndpointLimit) continue;
+        if (count >= perEndpointLimit) {
+          if (++skipped > SKIPPED_BEFORE_PER_ENDPOINT) return this.#dueIdsPerEndpoint(now, limit, perEndpointLimit, heldBefore);
+          continue;
+        }
         held.set(endpointId, count + 1);
         picked.push(id);
         if (picked.length >= limit) break;
@@ -795,6 +808,36 @@ export class SqliteStore implements DeliveryStore {
       after = { at: last[2], id: last[0] };
     }
     return picked;
+  }
+
+  /**
+   * The same pick as the walk, endpoint by endpoint: each endpoint with unfinished deliveries (found by skipping
+   * through `deliveries_unfinished_by_endpoint`, one seek each) that is below its limit gives its earliest due
+   * deliveries, up to its room; the earliest of all of those are picked, in due order.
+   */
+  #dueIdsPerEndpoint(now: number, limit: number, perEndpointLimit: number, held: ReadonlyMap<string, number>): string[] {
+    const endpoints = this.#sql(
+      `WITH RECURSIVE seen(endpoint_id) AS (
+         SELECT min(endpoint_id) FROM deliveries WHERE status IN ('pending', 'awaiting_callback')
+         UNION ALL
+         SELECT (SELECT min(endpoint_id) FROM deliveries WHERE status IN ('pending', 'awaiting_callback') AND endpoint_id > seen.endpoint_id)
+         FROM seen WHERE seen.endpoint_id IS NOT NULL
+       )
+       SELECT endpoint_id FROM seen WHERE endpoint_id IS NOT NULL`,
+    ).pluck().all() as string[];
+    const dueOf = this.#sql(
+      `SELECT id, next_attempt_at FROM deliveries INDEXED BY deliveries_unfinished_by_endpoint
+       WHERE endpoint_id = ? AND status IN ('pending', 'awaiting_callback') AND status = 'pending' AND next_attempt_at <= ?
+         AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
+       ORDER BY next_attempt_at, id LIMIT ?`,
+    ).raw(true);
+    const candidates: [id: string, nextAttemptAt: number][] = [];
+    for (const endpointId of endpoints) {
+      const room = Math.min(limit, perEndpointLimit - (held.get(endpointId) ?? 0));
+      if (room > 0) candidates.push(...(dueOf.all(endpointId, now, now, room) as [string, number][]));
+    }
+    candidates.sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return candidates.slice(0, limit).map(([id]) => id);
   }
 
   #page<T>(table: 'endpoints' | 'sources', tenant: string, page: PageQuery | undefined, position: (item: T) => { at: number; id: string }): Page<T> {

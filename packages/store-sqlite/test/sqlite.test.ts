@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryStore, type DeliveryStore } from '@hookline/store';
 import { DEFAULT_SQLITE_PATH, createSqliteStore } from '@hookline/store-sqlite';
 import { MIGRATIONS } from '../src/migrations.js';
 
@@ -520,5 +521,69 @@ describe('a process killed mid-run', () => {
     expect(new Set([...early, ...afterLapse].map((d) => d.id))).toEqual(new Set(pendingIds));
     for (const id of succeeded) expect((await store.getDelivery(id))?.status).toBe('succeeded');
     await store.close();
+  });
+});
+
+describe('claims past an endpoint at its limit with a deep due backlog', () => {
+  // More due deliveries of the blocked endpoint than a claim walks past before going endpoint by endpoint.
+  const BACKLOG = 300;
+  const delivery = (id: string, endpointId: string, messageId: string, nextAttemptAt: number) => ({
+    id, tenant: 'acme', messageId, endpointId, status: 'pending' as const, attemptCount: 0, nextAttemptAt, createdAt: T0, updatedAt: T0,
+  });
+  const message = (id: string) => ({ id, tenant: 'acme', type: 't', data: {}, createdAt: T0 });
+
+  async function fill(store: DeliveryStore): Promise<void> {
+    for (let i = 0; i < BACKLOG; i++) {
+      const id = `m_slow_${String(i).padStart(4, '0')}`;
+      await store.createMessage({ message: message(id), deliveries: [delivery(`d_slow_${String(i).padStart(4, '0')}`, 'ep_slow', id, T0 - 10_000 + i)] });
+    }
+    // Three other endpoints, due at times spread among and after the backlog's, some not due yet.
+    for (let i = 0; i < 24; i++) {
+      const id = `m_other_${String(i).padStart(2, '0')}`;
+      const at = T0 - 10_000 + ((i * 37) % 400) + (i % 5 === 4 ? 20_000 : 0);
+      await store.createMessage({ message: message(id), deliveries: [delivery(`d_other_${String(i).padStart(2, '0')}`, `ep_${i % 3}`, id, at)] });
+    }
+  }
+
+  it('claims what the memory store claims, in the same order, whether it walks or goes endpoint by endpoint', async () => {
+    const sqlite = createSqliteStore({ path: join(dir, 'deep-backlog.db') });
+    const memory = new MemoryStore();
+    await fill(sqlite);
+    await fill(memory);
+    // The other endpoints' deliveries succeed at once; the blocked endpoint's stay leased (until their leases lapse).
+    const claim = async (store: DeliveryStore, now: number, limit: number) => {
+      const claimed = await store.claimDue({ now, owner: 'w1', leaseMs: 60_000, limit, perEndpointLimit: 2 });
+      for (const d of claimed) if (d.endpointId !== 'ep_slow') await store.setDeliveryStatus(d.id, 'succeeded', now);
+      return claimed.map((d) => d.id);
+    };
+    // The first claim takes the blocked endpoint's two leases; every later one has to get past its backlog.
+    const rounds: Array<[number, number]> = [[T0, 2], [T0, 3], [T0, 5], [T0 + 100, 4], [T0 + 30_000, 10], [T0 + 40_000, 10]];
+    let others = 0;
+    for (const [now, limit] of rounds) {
+      const expected = await claim(memory, now, limit);
+      expect(await claim(sqlite, now, limit)).toEqual(expected);
+      expect(expected.length).toBeGreaterThan(0);
+      others += expected.filter((id) => id.startsWith('d_other')).length;
+    }
+    // Every other endpoint's delivery got out past the blocked backlog.
+    expect(others).toBe(24);
+    // Leases lapse: the blocked endpoint's first deliveries come back first, in due order, next to the others.
+    expect(await claim(sqlite, T0 + 200_000, 6)).toEqual(await claim(memory, T0 + 200_000, 6));
+    await sqlite.close();
+  });
+
+  it('finds each endpoint by one index seek, and its due deliveries through the same index', async () => {
+    const path = join(dir, 'deep-plans.db');
+    (await createSqliteStore({ path }).close());
+    const raw = new Database(path);
+    const plan = (sql: string) => raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all().map((row) => (row as { detail: string }).detail).join(' | ');
+    expect(plan(`SELECT min(endpoint_id) FROM deliveries WHERE status IN ('pending', 'awaiting_callback') AND endpoint_id > 'e'`))
+      .toContain('USING INDEX deliveries_unfinished_by_endpoint (endpoint_id>?)');
+    const due = plan(`SELECT id, next_attempt_at FROM deliveries INDEXED BY deliveries_unfinished_by_endpoint
+      WHERE endpoint_id = 'e' AND status IN ('pending', 'awaiting_callback') AND status = 'pending' AND next_attempt_at <= 5
+        AND (lease_expires_at IS NULL OR lease_expires_at <= 5) ORDER BY next_attempt_at, id LIMIT 4`);
+    expect(due).toContain('deliveries_unfinished_by_endpoint (endpoint_id=? AND next_attempt_at<?)');
+    expect(due).not.toContain('TEMP B-TREE');
+    raw.close();
   });
 });
