@@ -127,6 +127,16 @@ describe(`query plans at ${ROWS.toLocaleString('en-US')} deliveries`, () => {
     expect(indexes).toContain('deliveries_due_by_endpoint');
   });
 
+  it('plans the claim and finish functions once per session (generic plans), not on every call', async () => {
+    const { rows } = await client.query(
+      `SELECT proname, proconfig FROM pg_proc WHERE pronamespace = $1::regnamespace AND proname IN ('claim_due', 'finish_attempts') ORDER BY proname`,
+      [`"${schema}"`],
+    );
+    expect(rows.map((r) => [r.proname, (r.proconfig as string[]).includes('plan_cache_mode=force_generic_plan')])).toEqual([
+      ['claim_due', true], ['finish_attempts', true],
+    ]);
+  });
+
   it("reads the claimed deliveries' messages and endpoints by key", async () => {
     const nodes = await plan(sql.claimContext, [['msg_10', 'msg_11', 'msg_500'], ['ep_1', 'ep_7']]);
     expect(seqScans(nodes)).toEqual([]);
