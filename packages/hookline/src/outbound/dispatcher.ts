@@ -68,6 +68,12 @@ export interface DispatcherOptions {
   concurrency?: number;
   /** Sends in flight at once to one endpoint, across every worker sharing the store (default 4). */
   perEndpointConcurrency?: number;
+  /**
+   * Deliveries claimed ahead of free send slots, queued in this process under their leases (default: `concurrency`;
+   * 0 claims only for free slots). Claims come in larger batches, so a shared store sees fewer, cheaper round trips.
+   * A queued delivery counts toward its endpoint's `perEndpointConcurrency` until it is sent.
+   */
+  prefetch?: number;
   /** How long a claimed delivery stays leased; renewed while the send is in flight (default 60 s). */
   leaseMs?: number;
   /** How often idle workers look for due work written by other processes (default 1 s). */
@@ -89,6 +95,17 @@ export interface DispatcherOptions {
 }
 
 const DAY = 86_400_000;
+
+/** A lease this process holds: its send in flight, or queued for a send slot. */
+interface Held {
+  /** Settles when the send ends or the queued lease is handed back. */
+  done: Promise<void>;
+  settle: () => void;
+  /** When the lease was last taken or renewed. */
+  leasedAt: number;
+  /** False once a renewal found the lease gone. */
+  held: boolean;
+}
 const DEFAULT_TENANT = 'default';
 const TEST_EVENT = 'c1.webhooks.v1.PayloadTest';
 // Manual redeliveries are recognisable by id so their attempts are recorded with the `manual` trigger.
@@ -132,6 +149,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const maxPayloadBytes = positive(options.maxPayloadBytes, 256 * 1024, 'maxPayloadBytes');
   const concurrency = positive(options.concurrency, 16, 'concurrency');
   const perEndpointConcurrency = positive(options.perEndpointConcurrency, 4, 'perEndpointConcurrency');
+  const prefetch = nonNegativeInteger(options.prefetch, concurrency, 'prefetch');
   const leaseMs = positive(options.leaseMs, 60_000, 'leaseMs');
   const pollIntervalMs = positive(options.pollIntervalMs, 1_000, 'pollIntervalMs');
   const retentionMs = positive(options.retentionDays, 8, 'retentionDays') * DAY;
@@ -385,11 +403,21 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   let nextPurgeAt = 0;
   let lastClaimAt = 0;
   let wantedFree = 1;
-  const claimBatch = Math.max(1, Math.floor(concurrency / 4));
+  /** Leases this process holds at most: sends in flight plus deliveries queued for a send slot. */
+  const capacity = concurrency + prefetch;
+  /** After a send, claim once this much room is free: with a queue ahead, half of it; without one, a quarter of the slots. */
+  const claimBatch = Math.max(1, Math.floor(prefetch > 0 ? prefetch / 2 : concurrency / 4));
   let purging = false;
   let purgeRun: Promise<void> = Promise.resolve();
-  /** Sends in flight, by delivery id, with when their lease was last taken or renewed. */
-  const inFlight = new Map<string, { done: Promise<void>; leasedAt: number; held: boolean }>();
+  /**
+   * Every lease this process holds, by delivery id: sends in flight and deliveries queued for a send slot, with when
+   * the lease was last taken or renewed. `done` settles when the send ends or the queued lease is handed back.
+   */
+  const inFlight = new Map<string, Held>();
+  /** Claimed deliveries waiting for a send slot, in due order (`queue[queueHead]` is next). */
+  let queue: DeliveryRecord[] = [];
+  let queueHead = 0;
+  let sending = 0;
   // One signal for every send of this run: stop() aborts whatever is still in flight once its grace has passed.
   let stopping = sharedAbort();
   let renewalTimer: unknown;
@@ -414,8 +442,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         const minFree = wantedFree;
         wantedFree = Number.POSITIVE_INFINITY;
         let drained = false;
-        while (running && concurrency - inFlight.size >= minFree) {
-          const limit = concurrency - inFlight.size;
+        while (running && capacity - inFlight.size >= minFree) {
+          const limit = capacity - inFlight.size;
           lastClaimAt = clock.now();
           const claimed = await store.claimDue({ now: lastClaimAt, owner: workerId, leaseMs, limit, perEndpointLimit: perEndpointConcurrency });
           if (!running) {
@@ -471,11 +499,34 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }, delay);
   }
 
+  /** A claimed delivery: queued for a send slot, sent at once if one is free. */
   function track(delivery: DeliveryRecord): void {
-    const entry = { done: Promise.resolve(), leasedAt: lastClaimAt, held: true };
-    inFlight.set(delivery.id, entry);
-    entry.done = run(delivery);
+    let settle: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    inFlight.set(delivery.id, { done, settle, leasedAt: lastClaimAt, held: true });
+    queue.push(delivery);
+    startSends();
     scheduleRenewal();
+  }
+
+  function startSends(): void {
+    while (running && sending < concurrency && queueHead < queue.length) {
+      const delivery = queue[queueHead] as DeliveryRecord;
+      queueHead += 1;
+      sending += 1;
+      void run(delivery);
+    }
+    if (queueHead === queue.length) {
+      queue = [];
+      queueHead = 0;
+    }
+  }
+
+  /** A store wake (something was published): worth a claim now only if no claimed work is queued already. */
+  function storeWake(): void {
+    wake(queueHead < queue.length ? claimBatch : 1);
   }
 
   async function run(delivery: DeliveryRecord): Promise<void> {
@@ -485,9 +536,29 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       emit({ type: 'worker.error', error });
       logger.error({ err: describeError(error), deliveryId: delivery.id }, 'A delivery step failed; its lease will expire and it will be retried.');
     } finally {
+      inFlight.get(delivery.id)?.settle();
       inFlight.delete(delivery.id);
+      sending -= 1;
+      startSends();
       wake(claimBatch);
     }
+  }
+
+  /** Hands back the leases of deliveries still queued (stopping): another worker sends them at once. */
+  async function releaseQueued(): Promise<void> {
+    const queued = queue.slice(queueHead);
+    queue = [];
+    queueHead = 0;
+    await Promise.all(queued.map(async (delivery) => {
+      try {
+        await store.releaseLease(delivery.id, workerId);
+      } catch (error) {
+        logger.warn({ err: describeError(error), deliveryId: delivery.id }, 'Handing back a queued lease failed; it will expire instead.');
+      } finally {
+        inFlight.get(delivery.id)?.settle();
+        inFlight.delete(delivery.id);
+      }
+    }));
   }
 
   /**
@@ -799,7 +870,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       if (running) return;
       running = true;
       if (stopping.signal.aborted) stopping = sharedAbort();
-      unsubscribeWake = store.onWake?.(wake);
+      unsubscribeWake = store.onWake?.(storeWake);
       logger.info({ workerId, concurrency, perEndpointConcurrency }, 'Delivery workers started.');
       void pump();
     },
@@ -811,6 +882,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       idleTimer = undefined;
       while (pumping) await new Promise((resolve) => setImmediate(resolve));
       await purgeRun;
+      await releaseQueued();
       const pending = [...inFlight.values()];
       if (pending.length > 0) {
         let graceTimer: NodeJS.Timeout | undefined;
@@ -862,6 +934,14 @@ function tenantOf(tenant: string | undefined): string {
     throw new HooklineError('bad_request', 'A tenant is a non-empty string of at most 200 characters.', { details: { field: 'tenant' } });
   }
   return tenant;
+}
+
+function nonNegativeInteger(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new HooklineError('invalid_config', `${name} must be a whole number, 0 or more.`, { details: { option: name } });
+  }
+  return value;
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {

@@ -729,6 +729,74 @@ describe('workers', () => {
     expect(hanging.requests).toHaveLength(1);
   });
 
+  it('claims up to `prefetch` deliveries ahead of free send slots, yet never sends more than `concurrency` at once', async () => {
+    const held: Array<() => void> = [];
+    let open = 0;
+    let most = 0;
+    const r = await receiver((_req, res) => {
+      open += 1;
+      most = Math.max(most, open);
+      held.push(() => {
+        open -= 1;
+        res.writeHead(200).end();
+      });
+    });
+    const { dispatcher } = await started({ concurrency: 2, prefetch: 2, perEndpointConcurrency: 10 });
+    await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await dispatcher.publish({ type: 't', data: { i } })).messageId);
+    while (r.requests.length < 2) await tick();
+    await settle();
+    const leased = async () => {
+      const deliveries = await Promise.all(ids.map(async (id) => (await dispatcher.getMessage(id)).deliveries[0]!));
+      return deliveries.filter((d) => d.status === 'pending' && d.leaseOwner !== undefined).length;
+    };
+    // Two sending, two more claimed and queued under their leases, two left in the store for any worker.
+    expect(r.requests).toHaveLength(2);
+    expect(await leased()).toBe(4);
+    const all = Promise.all(ids.map(async (id) => {
+      while ((await dispatcher.getMessage(id)).deliveries[0]!.status !== 'succeeded') {
+        held.splice(0).forEach((release) => release());
+        await tick();
+      }
+    }));
+    await all;
+    expect(r.requests).toHaveLength(6);
+    expect(most).toBe(2);
+    expect(new Set(r.requests.map((q) => JSON.parse(q.body).payload.i))).toEqual(new Set([0, 1, 2, 3, 4, 5]));
+  });
+
+  it('with prefetch 0, leases only what it sends', async () => {
+    const held: Array<() => void> = [];
+    const r = await receiver((_req, res) => held.push(() => res.writeHead(200).end()));
+    const { dispatcher } = await started({ concurrency: 2, prefetch: 0, perEndpointConcurrency: 10 });
+    await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await dispatcher.publish({ type: 't', data: { i } })).messageId);
+    while (r.requests.length < 2) await tick();
+    await settle();
+    const deliveries = await Promise.all(ids.map(async (id) => (await dispatcher.getMessage(id)).deliveries[0]!));
+    expect(deliveries.filter((d) => d.leaseOwner !== undefined)).toHaveLength(2);
+    held.splice(0).forEach((release) => release());
+  });
+
+  it('stop() hands back the leases of queued deliveries at once, so another worker sends them', async () => {
+    const r = await receiver(() => {
+      /* never answers */
+    });
+    const { dispatcher } = await setup({ concurrency: 1, prefetch: 3, perEndpointConcurrency: 10, stopGraceMs: 20, requestTimeoutMs: 10_000 });
+    dispatcher.start();
+    await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await dispatcher.publish({ type: 't', data: { i } })).messageId);
+    while (r.requests.length === 0) await tick();
+    await settle();
+    await dispatcher.stop();
+    const deliveries = await Promise.all(ids.map(async (id) => (await dispatcher.getMessage(id)).deliveries[0]!));
+    expect(r.requests).toHaveLength(1);
+    expect(deliveries.map((d) => [d.status, d.attemptCount, d.leaseOwner])).toEqual(ids.map(() => ['pending', 0, undefined]));
+  });
+
   it('stop() lets an in-flight send finish', async () => {
     const r = await receiver((_req, res) => setTimeout(() => res.writeHead(200).end(), 100));
     const { dispatcher } = await setup();

@@ -23,7 +23,7 @@ describe('retry schedule configuration', () => {
   });
 
   it('refuses bad dispatcher options with invalid_config, not a TypeError', () => {
-    const bad = [{ retrySchedule: [] }, { retrySchedule: [-1] }, { concurrency: 0 }, { requestTimeoutMs: Number.NaN }, { secretKey: 'short' }];
+    const bad = [{ retrySchedule: [] }, { retrySchedule: [-1] }, { concurrency: 0 }, { prefetch: -1 }, { prefetch: 1.5 }, { requestTimeoutMs: Number.NaN }, { secretKey: 'short' }];
     for (const options of bad) {
       try {
         createDispatcher({ store: new MemoryStore(), secretKey: SECRET_KEY, ...options });
