@@ -262,12 +262,17 @@ describe('publishes from concurrent callers', () => {
     expect((await store.getMessage('acme', 'msg_0'))?.data).toEqual({ n: 0 });
   });
 
-  it('share one read of the active endpoints, each caller getting its own copy', async () => {
+  it('share one read of the active endpoints, frozen so no caller can change what another got', async () => {
     const store = await fresh();
     const { result, statements } = await statementsDuring(store, () => Promise.all([1, 2, 3].map(() => store.activeEndpoints('acme'))));
     expect(statements).toBe(1);
     expect(result).toEqual([[endpoint('ep_a')], [endpoint('ep_a')], [endpoint('ep_a')]]);
-    expect(result[0]![0]).not.toBe(result[1]![0]);
+    const first = result[0]![0]!;
+    expect(Object.isFrozen(first) && Object.isFrozen(first.triggers)).toBe(true);
+    expect(() => {
+      (first as { name: string }).name = 'changed';
+    }).toThrow(TypeError);
+    expect(result[1]![0]!.name).toBe(endpoint('ep_a').name);
     // A write finished before the next call is always seen by it.
     await store.updateEndpoint({ ...endpoint('ep_a'), active: false });
     expect(await store.activeEndpoints('acme')).toEqual([]);

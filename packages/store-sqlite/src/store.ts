@@ -311,7 +311,7 @@ export class SqliteStore implements DeliveryStore {
     return this.#page<EndpointRecord>('endpoints', tenant, page, (e) => ({ at: e.createdAt, id: e.id }));
   }
 
-  async activeEndpoints(tenant: string): Promise<EndpointRecord[]> {
+  async activeEndpoints(tenant: string): Promise<readonly Readonly<EndpointRecord>[]> {
     const rows = this.#sql('SELECT record FROM endpoints WHERE tenant = ? AND active = 1 ORDER BY created_at, id')
       .all(tenant) as { record: string }[];
     return rows.map((row) => JSON.parse(row.record) as EndpointRecord);

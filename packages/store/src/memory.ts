@@ -116,7 +116,7 @@ export class MemoryStore implements DeliveryStore {
     return pageOf(items, page, (e) => ({ at: e.createdAt, id: e.id }));
   }
 
-  async activeEndpoints(tenant: string): Promise<EndpointRecord[]> {
+  async activeEndpoints(tenant: string): Promise<readonly Readonly<EndpointRecord>[]> {
     return [...this.#endpoints.values()]
       .filter((e) => e.tenant === tenant && e.active)
       .sort(oldestFirst)

@@ -144,7 +144,7 @@ async function collectPages<T>(fetch: (page: PageQuery) => Promise<Page<T>>, lim
   return pages;
 }
 
-function ids(items: Array<{ id: string }>): string[] {
+function ids(items: ReadonlyArray<{ readonly id: string }>): string[] {
   return items.map((item) => item.id);
 }
 

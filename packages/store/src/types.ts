@@ -200,8 +200,11 @@ export interface DeliveryStore {
    */
   deleteEndpoint(tenant: string, id: string, now?: number): Promise<boolean>;
   listEndpoints(tenant: string, page?: PageQuery): Promise<Page<EndpointRecord>>;
-  /** Every active endpoint of a tenant, oldest first, for publish to match triggers against. */
-  activeEndpoints(tenant: string): Promise<EndpointRecord[]>;
+  /**
+   * Every active endpoint of a tenant, oldest first, for publish to match triggers against. Read-only: a store may
+   * hand the same (frozen) records to concurrent callers.
+   */
+  activeEndpoints(tenant: string): Promise<readonly Readonly<EndpointRecord>[]>;
 
   // messages and deliveries
   /**
