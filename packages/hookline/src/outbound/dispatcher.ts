@@ -403,6 +403,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   let nextPurgeAt = 0;
   let lastClaimAt = 0;
   let wantedFree = 1;
+  /**
+   * After a short claim (the store had less claimable work than there was room for, e.g. its endpoints at their
+   * limits), sends finished since, and the leases held then: room alone no longer means work to claim, so the next
+   * claim waits for a batch of finished sends (or for all of them, if fewer were held), a store wake or the poll.
+   */
+  let shortClaim: { held: number; finished: number } | undefined;
   /** Leases this process holds at most: sends in flight plus deliveries queued for a send slot. */
   const capacity = concurrency + prefetch;
   /** After a send, claim once this much room is free: with a queue ahead, half of it; without one, a quarter of the slots. */
@@ -452,6 +458,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
             break;
           }
           for (const delivery of claimed) track(delivery);
+          shortClaim = claimed.length < limit ? { held: inFlight.size, finished: 0 } : undefined;
           if (claimed.length < limit) {
             drained = true;
             break;
@@ -524,6 +531,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }
   }
 
+  /** A send ended: its slot, and its endpoint's, are free; claim once a batch of them is. */
+  function afterSend(): void {
+    if (shortClaim !== undefined) {
+      shortClaim.finished += 1;
+      if (shortClaim.finished < Math.min(claimBatch, shortClaim.held)) return;
+    }
+    wake(claimBatch);
+  }
+
   /** A store wake (something was published): worth a claim now only if no claimed work is queued already. */
   function storeWake(): void {
     wake(queueHead < queue.length ? claimBatch : 1);
@@ -540,7 +556,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       inFlight.delete(delivery.id);
       sending -= 1;
       startSends();
-      wake(claimBatch);
+      afterSend();
     }
   }
 

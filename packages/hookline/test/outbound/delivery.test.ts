@@ -766,6 +766,33 @@ describe('workers', () => {
     expect(new Set(r.requests.map((q) => JSON.parse(q.body).payload.i))).toEqual(new Set([0, 1, 2, 3, 4, 5]));
   });
 
+  it('after a short claim (its endpoint at the limit), claims again once a batch of sends has finished, not after each', async () => {
+    const store = new MemoryStore();
+    let claims = 0;
+    const claimDue = store.claimDue.bind(store);
+    store.claimDue = (options) => {
+      claims += 1;
+      return claimDue(options);
+    };
+    const r = await receiver((_req, res) => setImmediate(() => res.writeHead(200).end()));
+    const { dispatcher } = await setup({ store, concurrency: 8, prefetch: 8, perEndpointConcurrency: 8 });
+    cleanup.push(() => dispatcher.stop());
+    await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
+    for (let i = 0; i < 64; i++) await dispatcher.publish({ type: 't', data: { i } });
+    const all = new Promise<void>((resolve) => {
+      let done = 0;
+      dispatcher.on((event) => {
+        if (event.type === 'delivery.succeeded' && ++done === 64) resolve();
+      });
+    });
+    claims = 0;
+    dispatcher.start();
+    await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 3000))]);
+    expect(r.requests).toHaveLength(64);
+    // The endpoint's limit (8) caps every claim below the room (16): one claim per 4 finished sends, not one per send.
+    expect(claims).toBeLessThanOrEqual(64 / 4 + 4);
+  });
+
   it('with prefetch 0, leases only what it sends', async () => {
     const held: Array<() => void> = [];
     const r = await receiver((_req, res) => held.push(() => res.writeHead(200).end()));
