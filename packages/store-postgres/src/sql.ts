@@ -15,20 +15,56 @@ const JSON_LIST = (param: string) => `string_to_array(${param}::text, chr(30), '
 
 const DUE = `status = 'pending' AND next_attempt_at <= $1 AND (lease_expires_at IS NULL OR lease_expires_at <= $1)`;
 
-/** The endpoints owning the earliest due deliveries, skipping endpoints at their limit and those in $3. */
-function CANDIDATES(s: string): string {
-  return `
-      WITH saturated AS (
+/** Endpoints with at least $2 live leases (at their limit), as of $1. */
+function SATURATED(s: string): string {
+  return `saturated AS (
         SELECT endpoint_id FROM ${s}.deliveries
         WHERE status = 'pending' AND lease_owner IS NOT NULL AND lease_expires_at > $1
         GROUP BY endpoint_id HAVING count(*) >= $2
-      ), earliest AS (
-        SELECT endpoint_id, next_attempt_at FROM ${s}.deliveries
-        WHERE ${DUE} AND NOT (endpoint_id = ANY ($3::text[])) AND endpoint_id NOT IN (SELECT endpoint_id FROM saturated)
+      )`;
+}
+
+/**
+ * `owners (endpoint_id, first_due)`: the endpoints owning the first $4 due deliveries (`walked`), less those at their
+ * limit and those in $3. The walk reads at most $4 due rows whatever they belong to, so a deep backlog of an endpoint
+ * at its limit costs a claim no more than that; when a full walk yields nothing, the claim looks endpoint by
+ * endpoint instead (`OWNERS_BY_ENDPOINT`).
+ */
+function OWNERS_WALKED(s: string): string {
+  return `
+      WITH ${SATURATED(s)}, walked AS (
+        SELECT endpoint_id, next_attempt_at FROM ${s}.deliveries WHERE ${DUE}
         ORDER BY next_attempt_at, id LIMIT $4
       ), owners AS (
-        SELECT endpoint_id, min(next_attempt_at) AS first_due, (sum(count(*)) OVER ())::int AS looked
-        FROM earliest GROUP BY endpoint_id
+        SELECT endpoint_id, min(next_attempt_at) AS first_due FROM walked
+        WHERE NOT (endpoint_id = ANY ($3::text[])) AND endpoint_id NOT IN (SELECT endpoint_id FROM saturated)
+        GROUP BY endpoint_id
+      )`;
+}
+
+/**
+ * `owners (endpoint_id, first_due)` endpoint by endpoint: every endpoint with pending deliveries, found by skipping
+ * through `deliveries_due_by_endpoint` one endpoint at a time, with its earliest claimable delivery; less those at
+ * their limit and those in $3. Costs one index descent or two per endpoint with pending work, however deep any
+ * backlog. Parameters as `OWNERS_WALKED`, without $4.
+ */
+function OWNERS_BY_ENDPOINT(s: string): string {
+  return `
+      WITH RECURSIVE ${SATURATED(s)}, pending_endpoints (endpoint_id) AS (
+        SELECT min(endpoint_id) FROM ${s}.deliveries WHERE status = 'pending'
+        UNION ALL
+        SELECT (SELECT min(d.endpoint_id) FROM ${s}.deliveries d WHERE d.status = 'pending' AND d.endpoint_id > p.endpoint_id)
+        FROM pending_endpoints p WHERE p.endpoint_id IS NOT NULL
+      ), owners AS (
+        SELECT p.endpoint_id, f.next_attempt_at AS first_due FROM pending_endpoints p
+        CROSS JOIN LATERAL (
+          SELECT d.next_attempt_at FROM ${s}.deliveries d
+          WHERE d.endpoint_id = p.endpoint_id AND d.status = 'pending' AND d.next_attempt_at <= $1
+            AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= $1)
+          ORDER BY d.next_attempt_at, d.id LIMIT 1
+        ) f
+        WHERE p.endpoint_id IS NOT NULL AND NOT (p.endpoint_id = ANY ($3::text[]))
+          AND p.endpoint_id NOT IN (SELECT endpoint_id FROM saturated)
       )`;
 }
 
@@ -126,41 +162,62 @@ function bind(text: string, names: string[]): string {
 }
 
 /**
- * The per-endpoint-limited claim as one server-side call (one round trip instead of five): the same statements as
- * `claimCandidates`, `claimWaitForFirst` and `claimWithinLimits` below, as static SQL, parsed once per session (a
- * VOLATILE function takes a fresh snapshot for every statement, so each still sees every commit made before the locks
- * taken ahead of it). They were still planned on every call until migration 7 made their plans generic. Each round
- * returns the deliveries it leased with their messages and endpoints straight from the UPDATE. Committed by the caller's implicit transaction, without waiting
+ * The per-endpoint-limited claim as one server-side call (one round trip instead of five): `claimCandidates`,
+ * `claimWaitForFirst`, their endpoint-by-endpoint forms and `claimWithinLimits` below, as static SQL, parsed once per
+ * session and planned once (generic plans: left to the plan cache, PL/pgSQL planned them on every call, which was more
+ * than half of a claim's server time). A VOLATILE function takes a fresh snapshot for every statement, so each still
+ * sees every commit made before the locks taken ahead of it. Each round returns the deliveries it leased with their
+ * messages and endpoints straight from the UPDATE. Committed by the caller's implicit transaction, without waiting
  * for the WAL flush (see claimDue). Sequential and bitmap scans are off inside it: on a table whose statistics lag
  * (new, or filled faster than autovacuum analyses it) the planner otherwise reads every due row and sorts them to
- * find the first hundred, instead of walking `deliveries_due` in order. The statement texts are fixed when this
- * migration runs: a later change to them needs a migration that replaces the function.
+ * find the first hundred, instead of walking `deliveries_due` in order.
+ *
+ * Rounds walk at most the first `v_scan` due deliveries; a full walk with nothing to lock (the front of the queue
+ * all held by endpoints at their limit) switches to looking endpoint by endpoint, so a deep backlog behind one
+ * stalled endpoint no longer costs every claim a walk through it.
+ *
+ * Installed by migration 4 and again, as it is now, by migration 8 (`CREATE OR REPLACE`): a schema created from
+ * scratch gets the current function at 4 and replaces it with itself at 8; an older schema gets it at 8.
  */
 function claimFunction(s: string): string {
   const sql = statements(s);
   const wanted = 'p_limit - v_claimed';
-  const candidateArgs = ['p_now', 'p_per_endpoint', 'v_held', 'v_scan', 'p_lock', wanted];
+  const walkArgs = ['p_now', 'p_per_endpoint', 'v_held', 'v_scan', 'p_lock', wanted];
+  const byEndpointArgs = ['p_now', 'p_per_endpoint', 'v_held', 'p_lock', wanted];
   return `
     CREATE OR REPLACE FUNCTION ${s}.claim_due(p_now bigint, p_owner text, p_lease_expires_at bigint, p_limit int, p_per_endpoint int, p_lock text)
     RETURNS TABLE (delivery json, message json, endpoint json) LANGUAGE plpgsql VOLATILE
-    SET enable_seqscan = off SET enable_bitmapscan = off AS $fn$
+    SET enable_seqscan = off SET enable_bitmapscan = off SET plan_cache_mode = force_generic_plan AS $fn$
     #variable_conflict use_column
     DECLARE
       v_held text[] := '{}';
       v_claimed int := 0;
       v_locked text[];
-      v_looked int;
+      v_looked int := 0;
       v_scan int := greatest(100, p_limit * 4);
+      v_by_endpoint boolean := false;
       v_taken int;
     BEGIN
       PERFORM set_config('synchronous_commit', 'off', true);
       FOR round IN 0..7 LOOP
         EXIT WHEN v_claimed >= p_limit;
-        SELECT array_agg(endpoint_id), max(looked) INTO v_locked, v_looked FROM (${bind(sql.claimCandidates, candidateArgs)}) c;
-        IF v_locked IS NULL AND round = 0 THEN
-          SELECT array_agg(endpoint_id), max(looked) INTO v_locked, v_looked FROM (${bind(sql.claimWaitForFirst, candidateArgs)}) c;
+        v_locked := '{}';
+        IF NOT v_by_endpoint THEN
+          SELECT looked, locked INTO v_looked, v_locked FROM (${bind(sql.claimCandidates, walkArgs)}) c;
+          IF cardinality(v_locked) = 0 AND round = 0 THEN
+            SELECT ARRAY(SELECT endpoint_id FROM (${bind(sql.claimWaitForFirst, walkArgs)}) w) INTO v_locked;
+          END IF;
+          -- A full walk with nothing to lock: whatever is due further down belongs to endpoints the walk never
+          -- reached. Look endpoint by endpoint from here on, rather than walk further.
+          v_by_endpoint := cardinality(v_locked) = 0 AND v_looked >= v_scan;
         END IF;
-        EXIT WHEN v_locked IS NULL;
+        IF v_by_endpoint AND cardinality(v_locked) = 0 THEN
+          SELECT ARRAY(SELECT endpoint_id FROM (${bind(sql.claimCandidatesByEndpoint, byEndpointArgs)}) c) INTO v_locked;
+          IF cardinality(v_locked) = 0 AND round = 0 THEN
+            SELECT ARRAY(SELECT endpoint_id FROM (${bind(sql.claimWaitForFirstByEndpoint, byEndpointArgs)}) w) INTO v_locked;
+          END IF;
+        END IF;
+        EXIT WHEN cardinality(v_locked) = 0;
         v_held := v_held || v_locked;
         RETURN QUERY
           WITH taken AS (${bind(sql.claimWithinLimits, ['p_now', 'p_owner', 'p_lease_expires_at', wanted, 'p_per_endpoint', 'v_locked'])})
@@ -170,8 +227,8 @@ function claimFunction(s: string): string {
           FROM taken;
         GET DIAGNOSTICS v_taken = ROW_COUNT;
         v_claimed := v_claimed + v_taken;
-        -- Fewer due rows than looked for: nothing further down the queue.
-        EXIT WHEN v_looked < v_scan;
+        -- A walk that came up short has seen every due delivery: nothing further down the queue.
+        EXIT WHEN NOT v_by_endpoint AND v_looked < v_scan;
       END LOOP;
     END
     $fn$;
@@ -331,6 +388,8 @@ export function migrations(s: string): string[] {
     nextDueFunction(s),
     finishFunction(s),
     genericClaimPlans(s),
+    // 8: the claim walks a bounded stretch of the due queue, then goes endpoint by endpoint (see claimFunction).
+    claimFunction(s),
   ];
 }
 
@@ -349,26 +408,45 @@ export function statements(s: string) {
       RETURNING d.*`,
 
     /**
-     * $1 now, $2 perEndpointLimit, $3 endpoints already held, $4 rows to look at, $5 lock namespace, $6 endpoints wanted.
-     * Among the endpoints owning the earliest due deliveries (skipping those at their limit), try-locks each endpoint's
-     * advisory lock in due order until $6 are held: a claimer for one delivery holds one endpoint, not every endpoint
-     * in sight, and an endpoint locked by another claimer is passed over. The filter sits outside the ordered
-     * sub-select (volatile, so never pushed down), so the LIMIT stops the locking. `looked` counts the due rows seen.
+     * $1 now, $2 perEndpointLimit, $3 endpoints already held, $4 rows to walk, $5 lock namespace, $6 endpoints wanted.
+     * Among the endpoints owning the first $4 due deliveries (less those at their limit or held), try-locks each
+     * endpoint's advisory lock in due order until $6 are held: a claimer for one delivery holds one endpoint, not every
+     * endpoint in sight, and an endpoint locked by another claimer is passed over. The filter sits outside the ordered
+     * sub-select (volatile, so never pushed down), so the LIMIT stops the locking. One row: `looked`, the due rows
+     * walked (fewer than $4: nothing further down the queue), and `locked`, the endpoints now held.
      */
-    claimCandidates: `${CANDIDATES(s)}
-      SELECT endpoint_id, looked FROM (SELECT * FROM owners ORDER BY first_due, endpoint_id) ordered
-      WHERE pg_try_advisory_xact_lock(hashtext($5), hashtext(endpoint_id))
-      LIMIT $6`,
+    claimCandidates: `${OWNERS_WALKED(s)}
+      SELECT (SELECT count(*)::int FROM walked) AS looked, ARRAY(
+        SELECT endpoint_id FROM (SELECT * FROM owners ORDER BY first_due, endpoint_id) ordered
+        WHERE pg_try_advisory_xact_lock(hashtext($5), hashtext(endpoint_id))
+        LIMIT $6
+      ) AS locked`,
 
     /**
      * Same parameters; used when every candidate was busy: waits for the earliest-due endpoint's lock. Safe from
      * deadlock because the transaction holds no other lock yet; it turns a busy endpoint into a short queue instead
      * of an empty claim (and an idle worker).
      */
-    claimWaitForFirst: `${CANDIDATES(s)}
-      SELECT endpoint_id, looked, pg_advisory_xact_lock(hashtext($5), hashtext(endpoint_id))::text AS waited
+    claimWaitForFirst: `${OWNERS_WALKED(s)}
+      SELECT endpoint_id, pg_advisory_xact_lock(hashtext($5), hashtext(endpoint_id))::text AS waited
       FROM (SELECT * FROM owners ORDER BY first_due, endpoint_id LIMIT 1) first
       WHERE $6::int > 0`,
+
+    /**
+     * `claimCandidates` endpoint by endpoint, for when a full walk found nothing to lock (the first due deliveries all
+     * belong to endpoints at their limit or already held): $1 now, $2 perEndpointLimit, $3 endpoints already held,
+     * $4 lock namespace, $5 endpoints wanted.
+     */
+    claimCandidatesByEndpoint: `${OWNERS_BY_ENDPOINT(s)}
+      SELECT endpoint_id FROM (SELECT * FROM owners ORDER BY first_due, endpoint_id) ordered
+      WHERE pg_try_advisory_xact_lock(hashtext($4), hashtext(endpoint_id))
+      LIMIT $5`,
+
+    /** `claimWaitForFirst` endpoint by endpoint; parameters as `claimCandidatesByEndpoint`. */
+    claimWaitForFirstByEndpoint: `${OWNERS_BY_ENDPOINT(s)}
+      SELECT endpoint_id, pg_advisory_xact_lock(hashtext($4), hashtext(endpoint_id))::text AS waited
+      FROM (SELECT * FROM owners ORDER BY first_due, endpoint_id LIMIT 1) first
+      WHERE $5::int > 0`,
 
     /**
      * $1 now, $2 owner, $3 lease expiry, $4 remaining limit, $5 perEndpointLimit, $6 endpoints whose lock we hold.
