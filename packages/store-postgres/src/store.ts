@@ -160,6 +160,8 @@ function jsonList(texts: Array<string | undefined>): string {
  */
 export class PostgresStore implements DeliveryStore {
   readonly schema: string;
+  /** Claims are round trips to a shared server: workers claim ahead of free send slots (see DeliveryStore). */
+  readonly claimsAhead = true;
   readonly pool: pg.Pool;
   readonly #ownsPool: boolean;
   readonly #s: string;

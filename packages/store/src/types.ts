@@ -304,6 +304,12 @@ export interface DeliveryStore {
    * wake at once. Optional: workers also poll.
    */
   onWake?(listener: () => void): () => void;
+  /**
+   * True when each claim is a round trip to a server shared with other processes (Postgres): workers then claim
+   * ahead of their free send slots by default (the dispatcher's `prefetch`), for fewer, larger claims. In-process
+   * stores leave it unset; a claim there costs too little for that to pay.
+   */
+  readonly claimsAhead?: boolean;
 
   close(): Promise<void>;
 }

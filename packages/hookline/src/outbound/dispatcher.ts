@@ -69,8 +69,9 @@ export interface DispatcherOptions {
   /** Sends in flight at once to one endpoint, across every worker sharing the store (default 4). */
   perEndpointConcurrency?: number;
   /**
-   * Deliveries claimed ahead of free send slots, queued in this process under their leases (default: `concurrency`;
-   * 0 claims only for free slots). Claims come in larger batches, so a shared store sees fewer, cheaper round trips.
+   * Deliveries claimed ahead of free send slots, queued in this process under their leases (default: `concurrency`
+   * with a store whose claims are round trips to a shared server, such as Postgres; 0, claiming only for free slots,
+   * with the in-process stores). Claims come in larger batches, so a shared server sees fewer, cheaper round trips.
    * A queued delivery counts toward its endpoint's `perEndpointConcurrency` until it is sent.
    */
   prefetch?: number;
@@ -149,7 +150,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const maxPayloadBytes = positive(options.maxPayloadBytes, 256 * 1024, 'maxPayloadBytes');
   const concurrency = positive(options.concurrency, 16, 'concurrency');
   const perEndpointConcurrency = positive(options.perEndpointConcurrency, 4, 'perEndpointConcurrency');
-  const prefetch = nonNegativeInteger(options.prefetch, concurrency, 'prefetch');
+  const prefetch = nonNegativeInteger(options.prefetch, store.claimsAhead === true ? concurrency : 0, 'prefetch');
   const leaseMs = positive(options.leaseMs, 60_000, 'leaseMs');
   const pollIntervalMs = positive(options.pollIntervalMs, 1_000, 'pollIntervalMs');
   const retentionMs = positive(options.retentionDays, 8, 'retentionDays') * DAY;

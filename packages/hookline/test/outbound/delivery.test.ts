@@ -793,17 +793,22 @@ describe('workers', () => {
     expect(claims).toBeLessThanOrEqual(64 / 4 + 4);
   });
 
-  it('with prefetch 0, leases only what it sends', async () => {
+  it.each([
+    ['prefetch 0', { prefetch: 0 }, 2],
+    ['an in-process store by default', {}, 2],
+    ['a store whose claims are round trips, by default', { store: Object.assign(new MemoryStore(), { claimsAhead: true }) }, 4],
+  ])('with %s, leases only what it sends or claims ahead', async (_name, overrides, leases) => {
     const held: Array<() => void> = [];
     const r = await receiver((_req, res) => held.push(() => res.writeHead(200).end()));
-    const { dispatcher } = await started({ concurrency: 2, prefetch: 0, perEndpointConcurrency: 10 });
+    const { dispatcher } = await started({ concurrency: 2, perEndpointConcurrency: 10, ...overrides });
     await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
     const ids: string[] = [];
-    for (let i = 0; i < 4; i++) ids.push((await dispatcher.publish({ type: 't', data: { i } })).messageId);
+    for (let i = 0; i < 6; i++) ids.push((await dispatcher.publish({ type: 't', data: { i } })).messageId);
     while (r.requests.length < 2) await tick();
     await settle();
     const deliveries = await Promise.all(ids.map(async (id) => (await dispatcher.getMessage(id)).deliveries[0]!));
-    expect(deliveries.filter((d) => d.leaseOwner !== undefined)).toHaveLength(2);
+    expect(deliveries.filter((d) => d.leaseOwner !== undefined)).toHaveLength(leases);
+    expect(r.requests).toHaveLength(2);
     held.splice(0).forEach((release) => release());
   });
 
