@@ -651,10 +651,12 @@ export class PostgresStore implements DeliveryStore {
     return rows[0]?.record as InboundSourceRecord | undefined;
   }
 
-  async updateSource(source: InboundSourceRecord): Promise<InboundSourceRecord | undefined> {
+  async updateSource(source: InboundSourceRecord, ifUpdatedAt?: number): Promise<InboundSourceRecord | undefined> {
+    // One statement: the check and the write see the same row version, so the compare-and-set holds across processes.
     const { rowCount } = await this.#query(
-      `UPDATE ${this.#s}.sources SET record = $3 WHERE id = $1 AND tenant = $2`,
-      [source.id, source.tenant, json(source)],
+      `UPDATE ${this.#s}.sources SET record = $3
+       WHERE id = $1 AND tenant = $2 AND ($4::bigint IS NULL OR (record->>'updatedAt')::bigint = $4::bigint)`,
+      [source.id, source.tenant, json(source), ifUpdatedAt ?? null],
     );
     return rowCount === 1 ? structuredClone(source) : undefined;
   }

@@ -566,8 +566,11 @@ export class SqliteStore implements DeliveryStore {
     return parse(this.#sql('SELECT record FROM sources WHERE id = ?').get(id) as { record: string } | undefined);
   }
 
-  async updateSource(source: InboundSourceRecord): Promise<InboundSourceRecord | undefined> {
-    const result = this.#sql('UPDATE sources SET record = ? WHERE id = ? AND tenant = ?').run(JSON.stringify(source), source.id, source.tenant);
+  async updateSource(source: InboundSourceRecord, ifUpdatedAt?: number): Promise<InboundSourceRecord | undefined> {
+    const result = this.#sql(
+      `UPDATE sources SET record = @record WHERE id = @id AND tenant = @tenant
+       AND (@ifUpdatedAt IS NULL OR json_extract(record, '$.updatedAt') = @ifUpdatedAt)`,
+    ).run({ record: JSON.stringify(source), id: source.id, tenant: source.tenant, ifUpdatedAt: ifUpdatedAt ?? null });
     return result.changes === 1 ? structuredClone(source) : undefined;
   }
 

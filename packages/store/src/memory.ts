@@ -318,9 +318,10 @@ export class MemoryStore implements DeliveryStore {
     return found === undefined ? undefined : copy(found);
   }
 
-  async updateSource(source: InboundSourceRecord): Promise<InboundSourceRecord | undefined> {
+  async updateSource(source: InboundSourceRecord, ifUpdatedAt?: number): Promise<InboundSourceRecord | undefined> {
     const found = this.#sources.get(source.id);
     if (found?.tenant !== source.tenant) return undefined;
+    if (ifUpdatedAt !== undefined && found.updatedAt !== ifUpdatedAt) return undefined;
     this.#sources.set(source.id, copy(source));
     return copy(source);
   }

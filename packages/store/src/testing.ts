@@ -712,6 +712,18 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreUn
         expect(await store.updateSource(verified)).toBeUndefined();
       });
 
+      it('updates a source with ifUpdatedAt only while the stored record still has that updatedAt', async () => {
+        const s = await store.createSource(source({ updatedAt: T0 }));
+        const edited: InboundSourceRecord = { ...s, name: 'edited by an admin', updatedAt: T0 + 10 };
+        expect(await store.updateSource(edited, T0)).toEqual(edited);
+        // A write based on the record as it was before that edit changes nothing.
+        expect(await store.updateSource({ ...s, state: 'verified', verifiedAt: T0 + 5 }, T0)).toBeUndefined();
+        expect(await store.getSource(s.id)).toEqual(edited);
+        const verified: InboundSourceRecord = { ...edited, state: 'verified', verifiedAt: T0 + 20 };
+        expect(await store.updateSource(verified, T0 + 10)).toEqual(verified);
+        expect(await store.getSource(s.id)).toEqual(verified);
+      });
+
       it("never updates, deletes or lists another tenant's source", async () => {
         const s = await store.createSource(source());
         expect(await store.updateSource({ ...s, tenant: 'globex', name: 'x' })).toBeUndefined();

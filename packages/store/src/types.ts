@@ -279,7 +279,12 @@ export interface DeliveryStore {
   createSource(source: InboundSourceRecord): Promise<InboundSourceRecord>;
   /** By id alone: the id is the unguessable part of the inbound URL. */
   getSource(id: string): Promise<InboundSourceRecord | undefined>;
-  updateSource(source: InboundSourceRecord): Promise<InboundSourceRecord | undefined>;
+  /**
+   * Replaces the source; undefined if it is gone (or belongs to another tenant). With `ifUpdatedAt`, only while the
+   * stored record still has that `updatedAt`: a write based on a read that has since been overtaken (an admin's edit)
+   * changes nothing and answers undefined.
+   */
+  updateSource(source: InboundSourceRecord, ifUpdatedAt?: number): Promise<InboundSourceRecord | undefined>;
   deleteSource(tenant: string, id: string): Promise<boolean>;
   listSources(tenant: string, page?: PageQuery): Promise<Page<InboundSourceRecord>>;
 

@@ -95,10 +95,11 @@ export function createReceiver(options: ReceiverOptions): Receiver {
 
   async function markVerified(record: InboundSourceRecord): Promise<void> {
     if (record.state === 'verified') return;
-    // Re-read first: the window in which an admin edit could be overwritten stays as small as the store allows.
     const latest = await store.getSource(record.id);
     if (latest === undefined || latest.state === 'verified' || latest.updatedAt !== record.updatedAt) return;
-    await store.updateSource({ ...latest, state: 'verified', verifiedAt: now() });
+    // Compare-and-set on updatedAt: an admin edit landing after the read above (new secrets, say) is never
+    // overwritten with the record this request verified against; the mark is simply not made.
+    await store.updateSource({ ...latest, state: 'verified', verifiedAt: now() }, latest.updatedAt);
   }
 
   async function receive(sourceId: string, request: HookRequest): Promise<HookResponse> {

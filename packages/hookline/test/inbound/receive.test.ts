@@ -102,6 +102,32 @@ describe('receive: GitHub', () => {
   });
 });
 
+describe('receive: marking a source verified', () => {
+  it('never overwrites an admin edit that lands between the verified request and its mark', async () => {
+    const { hooks, store, clock } = receiverHookline();
+    const source = await hooks.createSource({ name: 'repo', platform: 'github', config: { secret: 'old-secret' } });
+    // The admin rotates the secret just as the request signed with the old one is being marked verified.
+    const updateSource = store.updateSource.bind(store);
+    let raced = false;
+    store.updateSource = async (record, ifUpdatedAt) => {
+      if (!raced && record.state === 'verified') {
+        raced = true;
+        clock.ms += 1_000;
+        await hooks.updateSource(source.id, { config: { secret: 'new-secret' } });
+      }
+      return updateSource(record, ifUpdatedAt);
+    };
+    const response = await hooks.handle(githubRequest({ url: source.path, secret: 'old-secret', body: { a: 1 } }));
+    expect(response.status).toBe(200);
+    expect(raced).toBe(true);
+    // The rotation stands: the old secret no longer verifies, the new one does, and the source awaits proof again.
+    expect((await hooks.getSource(source.id)).state).toBe('unverified');
+    expect((await hooks.handle(githubRequest({ url: source.path, secret: 'old-secret', body: { a: 2 } }))).status).toBe(401);
+    expect((await hooks.handle(githubRequest({ url: source.path, secret: 'new-secret', body: { a: 3 } }))).status).toBe(200);
+    expect((await hooks.getSource(source.id)).state).toBe('verified');
+  });
+});
+
 describe('receive: replays', () => {
   it('answers a repeated delivery id 200 duplicate and hands it over only once', async () => {
     const { hooks } = receiverHookline();
