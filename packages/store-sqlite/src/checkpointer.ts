@@ -23,8 +23,12 @@ export interface CheckpointerOptions {
   restartFrames?: number;
   /** Pause between passes while writes are coming in, ms (default 20). */
   busyIntervalMs?: number;
-  /** Pause between passes while nothing is written, ms (default 50): how soon a burst of writes is noticed. */
+  /**
+   * Pause between passes while nothing is written, ms (default 50), doubling with each further idle pass up to
+   * `maxIdleIntervalMs` (default 1,000): how soon a burst of writes is noticed, against how often an idle store wakes.
+   */
   idleIntervalMs?: number;
+  maxIdleIntervalMs?: number;
 }
 
 /**
@@ -42,6 +46,7 @@ db.pragma('busy_timeout = 0');
 db.pragma('wal_autocheckpoint = 0');
 let timer;
 let closed = false;
+let idleFor = 0;
 const pass = () => db.pragma('wal_checkpoint(PASSIVE)')[0];
 function tick(previousLog) {
   if (closed) return;
@@ -51,7 +56,9 @@ function tick(previousLog) {
   }
   if (log >= workerData.restartFrames && log > checkpointed) parentPort.postMessage({ type: 'restart', log, checkpointed });
   const idle = log === checkpointed && log === previousLog;
-  timer = setTimeout(tick, idle ? workerData.idleIntervalMs : workerData.busyIntervalMs, log);
+  idleFor = idle ? idleFor + 1 : 0;
+  const idleMs = Math.min(workerData.maxIdleIntervalMs, workerData.idleIntervalMs * 2 ** Math.min(idleFor - 1, 16));
+  timer = setTimeout(tick, idle ? idleMs : workerData.busyIntervalMs, log);
 }
 parentPort.on('message', (message) => {
   if (message !== 'close') return;
@@ -94,6 +101,7 @@ export class BackgroundCheckpointer {
         catchUpPasses: 4,
         busyIntervalMs: options.busyIntervalMs ?? 20,
         idleIntervalMs: options.idleIntervalMs ?? 50,
+        maxIdleIntervalMs: Math.max(options.idleIntervalMs ?? 50, options.maxIdleIntervalMs ?? 1_000),
       },
     });
     this.#worker.on('message', (message: { type: string } & CheckpointPass) => {
