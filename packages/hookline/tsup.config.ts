@@ -1,3 +1,4 @@
 import { packageConfig } from '../../tsup.base';
 
-export default packageConfig({ entry: ['src/index.ts', 'src/testing.ts'] });
+// Split: `hookline/testing` imports the same core chunk as `hookline` (per format) instead of bundling its own copy.
+export default packageConfig({ entry: ['src/index.ts', 'src/testing.ts'], splitting: true });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as hookline from '../src/index.js';
 import * as testing from '../src/testing.js';
@@ -35,6 +36,18 @@ describe('public exports', () => {
       'xCrcResponseToken',
       'xRequest',
     ]);
+  });
+
+  it('hookline/testing imports the built core that hookline uses instead of bundling its own copy', () => {
+    // Runs on the build (turbo builds before testing): one copy of the core per format, whichever entry loads first.
+    const built = (file: string) => readFileSync(new URL(`../dist/${file}`, import.meta.url), 'utf8');
+    const chunks = (code: string) => [...code.matchAll(/chunk-[A-Za-z0-9]+\.c?js/g)].map((m) => m[0]);
+    for (const [index, testingEntry] of [['index.js', 'testing.js'], ['index.cjs', 'testing.cjs']] as const) {
+      const core = chunks(built(index));
+      expect(core.length).toBeGreaterThan(0);
+      expect(chunks(built(testingEntry))).toEqual(expect.arrayContaining(core));
+      expect(built(testingEntry).length).toBeLessThan(16 * 1024);
+    }
   });
 
   it('createHookline returns every member of the Hookline contract', async () => {
