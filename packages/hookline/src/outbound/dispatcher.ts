@@ -96,17 +96,6 @@ export interface DispatcherOptions {
 }
 
 const DAY = 86_400_000;
-
-/** A lease this process holds: its send in flight, or queued for a send slot. */
-interface Held {
-  /** Settles when the send ends or the queued lease is handed back. */
-  done: Promise<void>;
-  settle: () => void;
-  /** When the lease was last taken or renewed. */
-  leasedAt: number;
-  /** False once a renewal found the lease gone. */
-  held: boolean;
-}
 const DEFAULT_TENANT = 'default';
 const TEST_EVENT = 'c1.webhooks.v1.PayloadTest';
 // Manual redeliveries are recognisable by id so their attempts are recorded with the `manual` trigger.
@@ -124,6 +113,17 @@ const realTimers: Timers = {
     clearTimeout(handle as NodeJS.Timeout);
   },
 };
+
+/** A lease this process holds: its send in flight, or queued for a send slot. */
+interface Held {
+  /** Settles when the send ends or the queued lease is handed back. */
+  done: Promise<void>;
+  settle: () => void;
+  /** When the lease was last taken or renewed. */
+  leasedAt: number;
+  /** False once a renewal found the lease gone. */
+  held: boolean;
+}
 
 /**
  * Creates the send side: endpoint CRUD, publish, workers, callbacks, test webhooks, history and redelivery.
@@ -523,6 +523,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     while (running && sending < concurrency && queueHead < queue.length) {
       const delivery = queue[queueHead] as DeliveryRecord;
       queueHead += 1;
+      const entry = inFlight.get(delivery.id);
+      if (entry !== undefined && !entry.held) {
+        // Its lease lapsed while it waited (a renewal found it gone): another worker may be sending it already.
+        entry.settle();
+        inFlight.delete(delivery.id);
+        continue;
+      }
       sending += 1;
       void run(delivery);
     }

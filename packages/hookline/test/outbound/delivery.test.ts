@@ -812,6 +812,31 @@ describe('workers', () => {
     held.splice(0).forEach((release) => release());
   });
 
+  it('never sends a queued delivery whose lease a renewal found gone', async () => {
+    const store = new MemoryStore();
+    const lost = new Set<string>();
+    const renewLease = store.renewLease.bind(store);
+    store.renewLease = async (deliveryId, owner, leaseExpiresAt) => (lost.has(deliveryId) ? false : renewLease(deliveryId, owner, leaseExpiresAt));
+    const held: Array<() => void> = [];
+    const r = await receiver((_req, res) => held.push(() => res.writeHead(200).end()));
+    const { dispatcher, time } = await started({ store, concurrency: 1, prefetch: 1, perEndpointConcurrency: 10, leaseMs: 30_000 });
+    await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
+    const first = await dispatcher.publish({ type: 't', data: { i: 0 } });
+    while (r.requests.length === 0) await tick();
+    const second = await dispatcher.publish({ type: 't', data: { i: 1 } });
+    await settle();
+    const queued = (await dispatcher.getMessage(second.messageId)).deliveries[0]!;
+    expect(queued.leaseOwner).toBeDefined();
+    // Another worker took it over while it waited here.
+    lost.add(queued.id);
+    time.advance(15_000);
+    await settle();
+    held.splice(0).forEach((release) => release());
+    while ((await dispatcher.getMessage(first.messageId)).deliveries[0]!.status !== 'succeeded') await tick();
+    await settle();
+    expect(r.requests.map((q) => JSON.parse(q.body).payload.i)).toEqual([0]);
+  });
+
   it('stop() hands back the leases of queued deliveries at once, so another worker sends them', async () => {
     const r = await receiver(() => {
       /* never answers */
