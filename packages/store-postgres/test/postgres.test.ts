@@ -216,6 +216,37 @@ describe('several processes sharing one schema', () => {
     for (const row of rows) expect(row.n).toBeLessThanOrEqual(5);
   });
 
+  it('holds the limits when concurrent claims go endpoint by endpoint past a stalled backlog', async () => {
+    // A fresh schema: 300 due deliveries of an endpoint at its limit (2 leased) ahead of four others' ten each, so
+    // every claim's walk of the first 100 due deliveries finds nothing to lock and goes endpoint by endpoint.
+    const stalledSchema = schemaFor('stalled');
+    const claimers = await Promise.all(Array.from({ length: 4 }, () => createPostgresStore({ connectionString: DATABASE_URL, schema: stalledSchema, poolSize: 4 })));
+    try {
+      const stuck = Array.from({ length: 300 }, (_, i): DeliveryRecord => ({
+        id: `dlv_stuck_${i}`, tenant: 'acme', messageId: 'm_stuck', endpointId: 'ep_stuck', status: 'pending', attemptCount: 0,
+        nextAttemptAt: T0 - 1_000 + i, createdAt: T0, updatedAt: T0, ...(i < 2 ? { leaseOwner: 'w0', leaseExpiresAt: T0 + 600_000 } : {}),
+      }));
+      const others = ['ep_1', 'ep_2', 'ep_3', 'ep_4'];
+      await claimers[0]!.createMessage({ message: { id: 'm_stuck', tenant: 'acme', type: 't', data: {}, createdAt: T0 }, deliveries: stuck });
+      await claimers[0]!.createMessage({ message: { id: 'm_others', tenant: 'acme', type: 't', data: {}, createdAt: T0 }, deliveries: deliveriesFor('m_others', others, 10) });
+      const rounds = await Promise.all(
+        claimers.flatMap((store, s) =>
+          Array.from({ length: 3 }, (_, i) => store.claimDue({ now: T0 + 100, owner: `s${s}-c${i}`, leaseMs: 60_000, limit: 4, perEndpointLimit: 2 })),
+        ),
+      );
+      // Whatever the concurrent claims left, one more claim takes: every other endpoint ends exactly at its limit.
+      const claimed = [...rounds.flat(), ...(await claimers[0]!.claimDue({ now: T0 + 100, owner: 'last', leaseMs: 60_000, limit: 16, perEndpointLimit: 2 }))];
+      expect(new Set(claimed.map((d) => d.id)).size).toBe(claimed.length);
+      expect(claimed.filter((d) => d.endpointId === 'ep_stuck')).toEqual([]);
+      const { rows } = await admin.query(
+        `SELECT endpoint_id, count(*)::int AS n FROM "${stalledSchema}".deliveries WHERE lease_owner IS NOT NULL GROUP BY endpoint_id ORDER BY endpoint_id`,
+      );
+      expect(rows).toEqual([...others.map((endpoint_id) => ({ endpoint_id, n: 2 })), { endpoint_id: 'ep_stuck', n: 2 }]);
+    } finally {
+      await Promise.all(claimers.map((store) => store.close()));
+    }
+  });
+
   it('wakes a listener in another store when a message is published', async () => {
     const [publisher, listener] = stores as [PostgresStore, PostgresStore];
     const woke = new Promise<void>((resolve) => {
