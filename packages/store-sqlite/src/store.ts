@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { HooklineError } from '@hookline/errors';
 import { decodeCursor, pageLimit, toPage } from '@hookline/store';
 import type {
-  AttemptQuery, AttemptRecord, CallbackAnswerResult, CallbackRecord, ClaimOptions, DeliveryOutcome, DeliveryRecord,
+  AttemptQuery, AttemptRecord, CallbackAnswerResult, CallbackRecord, ClaimOptions, ClaimWithNext, DeliveryOutcome, DeliveryRecord,
   DeliveryStatus, DeliveryStore, EndpointRecord, ExpireCallbacksOptions, InboundSourceRecord, JsonValue, MessageRecord, Page,
   PageQuery,
 } from '@hookline/store';
@@ -389,6 +389,11 @@ export class SqliteStore implements DeliveryStore {
   async claimDue(options: ClaimOptions): Promise<DeliveryRecord[]> {
     if (options.limit <= 0) return [];
     return this.#claimTransaction(options);
+  }
+
+  async claimDueWithNext(options: ClaimOptions): Promise<ClaimWithNext> {
+    const deliveries = await this.claimDue(options);
+    return deliveries.length < options.limit ? { deliveries, nextDueAt: await this.nextDueAt() } : { deliveries };
   }
 
   async renewLease(deliveryId: string, owner: string, leaseExpiresAt: number): Promise<boolean> {

@@ -2,7 +2,7 @@ import { HooklineError } from '@hookline/errors';
 import { DueQueue, EndpointQueues, type EndpointHead, type QueueEntry } from './due-queue.js';
 import { decodeCursor, pageLimit, toPage, type CursorPosition } from './paging.js';
 import type {
-  AttemptQuery, AttemptRecord, CallbackAnswerResult, CallbackRecord, ClaimOptions, DeliveryOutcome, DeliveryRecord,
+  AttemptQuery, AttemptRecord, CallbackAnswerResult, CallbackRecord, ClaimOptions, ClaimWithNext, DeliveryOutcome, DeliveryRecord,
   DeliveryStatus, DeliveryStore, EndpointRecord, ExpireCallbacksOptions, InboundSourceRecord, JsonValue, MessageRecord, Page,
   PageQuery,
 } from './types.js';
@@ -202,6 +202,11 @@ export class MemoryStore implements DeliveryStore {
     }
     this.#due.unpark(parked);
     return claimed;
+  }
+
+  async claimDueWithNext(options: ClaimOptions): Promise<ClaimWithNext> {
+    const deliveries = await this.claimDue(options);
+    return deliveries.length < options.limit ? { deliveries, nextDueAt: await this.nextDueAt() } : { deliveries };
   }
 
   async renewLease(deliveryId: string, owner: string, leaseExpiresAt: number): Promise<boolean> {

@@ -422,6 +422,35 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreUn
         expect(claimed.filter((d) => d.endpointId === fast.id).map((d) => d.id)).toEqual([forFast[0]!.id]);
       });
 
+      // Optional (the dispatcher falls back to claimDue and nextDueAt); every store in this repository has it.
+      it('claimDueWithNext: leases as claimDue, and when short, tells when the next delivery falls due', async () => {
+        if (store.claimDueWithNext === undefined) return;
+        expect(await store.claimDueWithNext({ now: T0, owner: 'w1', leaseMs: 1000, limit: 5 })).toEqual({ deliveries: [] });
+        const ep = await store.createEndpoint(endpoint());
+        const { deliveries } = await publish(store, ep.id, [T0, T0 + 1, T0 + 500]);
+        const full = await store.claimDueWithNext({ now: T0 + 10, owner: 'w1', leaseMs: 1000, limit: 2 });
+        expect(ids(full.deliveries)).toEqual([deliveries[0]!.id, deliveries[1]!.id]);
+        expect(full.deliveries[0]).toMatchObject({ leaseOwner: 'w1', leaseExpiresAt: T0 + 1010 });
+        expect(full.nextDueAt).toBeUndefined();
+        // Nothing due: the next is the retry at T0 + 500, before the leases lapse at T0 + 1010.
+        expect(await store.claimDueWithNext({ now: T0 + 10, owner: 'w1', leaseMs: 1000, limit: 5 })).toEqual({ deliveries: [], nextDueAt: T0 + 500 });
+        const last = await store.claimDueWithNext({ now: T0 + 500, owner: 'w2', leaseMs: 1000, limit: 5 });
+        expect(ids(last.deliveries)).toEqual([deliveries[2]!.id]);
+        expect(last.nextDueAt).toBe(T0 + 1010);
+        expect(await store.getDelivery(deliveries[2]!.id)).toMatchObject({ leaseOwner: 'w2', leaseExpiresAt: T0 + 1500 });
+      });
+
+      it('claimDueWithNext: a delivery held back by its endpoint limit is due at or before now', async () => {
+        if (store.claimDueWithNext === undefined) return;
+        const ep = await store.createEndpoint(endpoint());
+        await publish(store, ep.id, [T0, T0 + 1, T0 + 2]);
+        const claim = await store.claimDueWithNext({ now: T0 + 10, owner: 'w1', leaseMs: 1000, limit: 10, perEndpointLimit: 2 });
+        expect(claim.deliveries).toHaveLength(2);
+        expect(claim.nextDueAt).toBe(T0 + 2);
+        const other = await store.claimDueWithNext({ now: T0 + 10, owner: 'w2', leaseMs: 1000, limit: 10, perEndpointLimit: 2 });
+        expect(other).toEqual({ deliveries: [], nextDueAt: T0 + 2 });
+      });
+
       it('never hands one delivery to two concurrent claimers', async () => {
         const ep = await store.createEndpoint(endpoint());
         await publish(store, ep.id, Array.from({ length: 60 }, (_, i) => T0 + i));

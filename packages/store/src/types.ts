@@ -153,6 +153,17 @@ export interface ClaimOptions {
   perEndpointLimit?: number;
 }
 
+/** What {@link DeliveryStore.claimDueWithNext} returns. */
+export interface ClaimWithNext {
+  deliveries: DeliveryRecord[];
+  /**
+   * Only when fewer than `limit` came back: what {@link DeliveryStore.nextDueAt} answers just after the claim, or
+   * undefined when nothing is pending. At or before `now`, something due was held back (its endpoint at its limit,
+   * or locked by another claimer); later, nothing more is claimable before then unless something is published.
+   */
+  nextDueAt?: number;
+}
+
 /** What a finished try did to its delivery. The lease is released in the same step. */
 export interface DeliveryOutcome {
   status: DeliveryStatus;
@@ -230,6 +241,13 @@ export interface DeliveryStore {
    * keep status `pending` and their `nextAttemptAt`, and come back with `leaseOwner` and `leaseExpiresAt` set.
    */
   claimDue(options: ClaimOptions): Promise<DeliveryRecord[]>;
+  /**
+   * Optional: `claimDue`, and when it comes back short, `nextDueAt` as of just after it, in one call. The dispatcher
+   * uses it to tell a claim that found nothing more to do from one held back by limits: after the first, finished
+   * sends do not claim again and no separate `nextDueAt` is asked, which halves the calls per delivery at low rates.
+   * A store without it costs those calls.
+   */
+  claimDueWithNext?(options: ClaimOptions): Promise<ClaimWithNext>;
   /**
    * Extends a lease the owner still holds; false when the lease was lost (another owner claimed the delivery after
    * expiry, it was released, finished or its status set). A lapsed lease nobody has claimed yet is still held.
