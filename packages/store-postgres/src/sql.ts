@@ -246,6 +246,30 @@ function genericClaimPlans(s: string): string {
 }
 
 /**
+ * Migration 9: a claim that, when it comes back short, also answers `next_due_at()` as of just after it, in the same
+ * call: the claimed rows, then one row with only `next_due` set (NULL when nothing is pending). A worker that learns
+ * nothing more is claimable skips the claim after each finished send and the separate next-due read; at low rates
+ * that halves its round trips per delivery.
+ */
+function claimNextFunction(s: string): string {
+  return `
+    CREATE FUNCTION ${s}.claim_due_next(p_now bigint, p_owner text, p_lease_expires_at bigint, p_limit int, p_per_endpoint int, p_lock text)
+    RETURNS TABLE (delivery json, message json, endpoint json, next_due bigint) LANGUAGE plpgsql VOLATILE AS $fn$
+    DECLARE
+      v_claimed int;
+    BEGIN
+      RETURN QUERY SELECT c.delivery, c.message, c.endpoint, NULL::bigint
+        FROM ${s}.claim_due(p_now, p_owner, p_lease_expires_at, p_limit, p_per_endpoint, p_lock) c;
+      GET DIAGNOSTICS v_claimed = ROW_COUNT;
+      IF v_claimed < p_limit THEN
+        RETURN QUERY SELECT NULL::json, NULL::json, NULL::json, ${s}.next_due_at();
+      END IF;
+    END
+    $fn$;
+    `;
+}
+
+/**
  * The next-due read as a server-side function (migration 5), for the same reason as the claim: planned once per
  * session, with sequential and bitmap scans off. On a table without statistics the planner otherwise answered it by
  * reading every pending delivery (a bitmap over the pending partial indexes) instead of walking `deliveries_due` to
@@ -390,6 +414,7 @@ export function migrations(s: string): string[] {
     genericClaimPlans(s),
     // 8: the claim walks a bounded stretch of the due queue, then goes endpoint by endpoint (see claimFunction).
     claimFunction(s),
+    claimNextFunction(s),
   ];
 }
 
@@ -539,6 +564,8 @@ export function statements(s: string) {
 
     /** $1 now, $2 owner, $3 lease expiry, $4 limit, $5 perEndpointLimit, $6 lock namespace: the claim in one call. */
     claimDueLimited: `SELECT * FROM ${s}.claim_due($1, $2, $3, $4, $5, $6)`,
+    /** As `claimDueLimited`, then, when short, one row with only `next_due` set (migration 9). */
+    claimDueNext: `SELECT * FROM ${s}.claim_due_next($1, $2, $3, $4, $5, $6)`,
 
     /** $1 message ids, $2 endpoint ids: what the claimed deliveries' sends need, read in the claim's transaction. */
     claimContext: `

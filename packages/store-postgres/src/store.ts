@@ -2,7 +2,7 @@ import pg from 'pg';
 import { HooklineError, isHooklineError } from '@hookline/errors';
 import { decodeCursor, pageLimit, toPage } from '@hookline/store';
 import type {
-  AttemptQuery, AttemptRecord, CallbackAnswerResult, CallbackRecord, ClaimOptions, DeliveryOutcome, DeliveryRecord,
+  AttemptQuery, AttemptRecord, CallbackAnswerResult, CallbackRecord, ClaimOptions, ClaimWithNext, DeliveryOutcome, DeliveryRecord,
   DeliveryStatus, DeliveryStore, EndpointRecord, ExpireCallbacksOptions, InboundSourceRecord, JsonValue, MessageRecord, Page, PageQuery,
 } from '@hookline/store';
 import { SCHEMA_NAME, migrations, statements, type Statements } from './sql.js';
@@ -451,15 +451,38 @@ export class PostgresStore implements DeliveryStore {
       }, { asyncCommit: true });
       return rows.sort(byDueOrder);
     }
-    // One call: the rounds below run server-side in `claim_due` (migration 3), which also returns each claimed
-    // delivery's message and endpoint for the reads that follow.
+    return (await this.#claimLimited(options, false)).deliveries;
+  }
+
+  /** `claimDue`, and when it comes back short, `nextDueAt` as of just after it: one call with a per-endpoint limit. */
+  async claimDueWithNext(options: ClaimOptions): Promise<ClaimWithNext> {
+    if (options.limit <= 0) return { deliveries: [] };
+    if (options.perEndpointLimit === undefined) {
+      const deliveries = await this.claimDue(options);
+      return deliveries.length < options.limit ? { deliveries, nextDueAt: await this.nextDueAt() } : { deliveries };
+    }
+    return this.#claimLimited(options, true);
+  }
+
+  /**
+   * One call: the rounds run server-side in `claim_due` (migration 3), which also returns each claimed delivery's
+   * message and endpoint for the reads that follow; with `withNext`, `claim_due_next` (migration 9) adds a last row
+   * holding only the next due time when the claim was short.
+   */
+  async #claimLimited(options: ClaimOptions, withNext: boolean): Promise<ClaimWithNext> {
+    const { now, owner, leaseMs, limit, perEndpointLimit } = options;
     const writes = this.#endpointWrites;
     const { rows } = await this.#query(
-      this.#sql.claimDueLimited, [now, owner, now + leaseMs, limit, perEndpointLimit, `${this.schema}:claim`], 'claim',
+      withNext ? this.#sql.claimDueNext : this.#sql.claimDueLimited,
+      [now, owner, now + leaseMs, limit, perEndpointLimit, `${this.schema}:claim`], withNext ? 'claim-next' : 'claim',
     );
-    const claimed = rows.map((row) => toDelivery(row.delivery as Row));
-    this.#keepPrefetched(claimed, rows.map((row) => row.message as Row | null), rows.map((row) => row.endpoint as EndpointRecord | null), writes);
-    return claimed.sort(byDueOrder);
+    const taken = withNext ? rows.filter((row) => row.delivery !== null) : rows;
+    const claimed = taken.map((row) => toDelivery(row.delivery as Row));
+    this.#keepPrefetched(claimed, taken.map((row) => row.message as Row | null), taken.map((row) => row.endpoint as EndpointRecord | null), writes);
+    claimed.sort(byDueOrder);
+    // Short, the last row is the next due time alone (NULL: nothing pending).
+    const next = withNext ? rows.at(-1) : undefined;
+    return next?.delivery === null && next.next_due !== null ? { deliveries: claimed, nextDueAt: num(next.next_due) } : { deliveries: claimed };
   }
 
   async renewLease(deliveryId: string, owner: string, leaseExpiresAt: number): Promise<boolean> {
