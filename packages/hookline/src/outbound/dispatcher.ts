@@ -317,7 +317,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       const existing = await store.listDeliveries(tenant, result.message.id);
       return { messageId: result.message.id, deliveries: existing.length, duplicate: true };
     }
-    if (deliveries.length > 0) wake();
+    // A store with wake-ups has woken the workers already; a second wake would cost a second, empty claim.
+    if (deliveries.length > 0 && unsubscribeWake === undefined) wake();
     return { messageId: message.id, deliveries: deliveries.length, duplicate: false };
   }
 
@@ -408,8 +409,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
    * After a short claim (the store had less claimable work than there was room for, e.g. its endpoints at their
    * limits), sends finished since, and the leases held then: room alone no longer means work to claim, so the next
    * claim waits for a batch of finished sends (or for all of them, if fewer were held), a store wake or the poll.
+   * `quiet`: the store said nothing more was claimable then (`claimDueWithNext`), and when something next falls due:
+   * finished sends do not claim at all; a store wake, that time or the poll does.
    */
-  let shortClaim: { held: number; finished: number } | undefined;
+  let shortClaim: { held: number; finished: number; quiet?: { nextDueAt: number | undefined } } | undefined;
   /** Leases this process holds at most: sends in flight plus deliveries queued for a send slot. */
   const capacity = concurrency + prefetch;
   /** After a send, claim once this much room is free: with a queue ahead, half of it; without one, a quarter of the slots. */
@@ -452,7 +455,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         while (running && capacity - inFlight.size >= minFree) {
           const limit = capacity - inFlight.size;
           lastClaimAt = clock.now();
-          const claimed = await store.claimDue({ now: lastClaimAt, owner: workerId, leaseMs, limit, perEndpointLimit: perEndpointConcurrency });
+          const options = { now: lastClaimAt, owner: workerId, leaseMs, limit, perEndpointLimit: perEndpointConcurrency };
+          const claim = store.claimDueWithNext === undefined ? { deliveries: await store.claimDue(options) } : await store.claimDueWithNext(options);
+          const claimed = claim.deliveries;
           if (!running) {
             // stop() began while claiming: hand these straight back rather than start sends it will not wait for.
             await Promise.all(claimed.map((delivery) => store.releaseLease(delivery.id, workerId)));
@@ -460,6 +465,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           }
           for (const delivery of claimed) track(delivery);
           shortClaim = claimed.length < limit ? { held: inFlight.size, finished: 0 } : undefined;
+          // Nothing held back (nothing unleased was due): the next work comes with a wake, a due time or the poll.
+          if (shortClaim !== undefined && 'nextDueAt' in claim && (claim.nextDueAt === undefined || claim.nextDueAt > lastClaimAt)) {
+            shortClaim.quiet = { nextDueAt: claim.nextDueAt };
+          }
           if (claimed.length < limit) {
             drained = true;
             break;
@@ -481,12 +490,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   /** Sleeps until the next delivery is due, at most the poll interval (other processes publish too). */
   async function scheduleIdle(): Promise<void> {
-    if (inFlight.size > 0) {
+    const quiet = shortClaim?.quiet;
+    if (inFlight.size > 0 && quiet === undefined) {
       // A finishing send wakes us anyway; the poll only covers retries falling due meanwhile.
       if (idleTimer === undefined) setIdle(pollIntervalMs);
       return;
     }
-    const due = await store.nextDueAt();
+    const due = quiet === undefined ? await store.nextDueAt() : quiet.nextDueAt;
     const now = clock.now();
     if (due !== undefined && due > lastClaimAt && due <= now) {
       // It became due after the last claim looked: claim again rather than wait.
@@ -497,6 +507,14 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     // Due but not claimable (endpoint at its limit, or leased elsewhere): a finishing send or the poll wakes us.
     const delay = due === undefined || due <= now ? pollIntervalMs : Math.min(due - now, pollIntervalMs);
     setIdle(delay);
+  }
+
+  /** A retry this process just scheduled, when finished sends do not claim (`quiet`): wake up for it. */
+  function noteDue(at: number): void {
+    const quiet = shortClaim?.quiet;
+    if (!running || quiet === undefined || (quiet.nextDueAt !== undefined && quiet.nextDueAt <= at)) return;
+    quiet.nextDueAt = at;
+    setIdle(Math.min(Math.max(0, at - clock.now()), pollIntervalMs));
   }
 
   function setIdle(delay: number): void {
@@ -539,8 +557,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }
   }
 
-  /** A send ended: its slot, and its endpoint's, are free; claim once a batch of them is. */
+  /**
+   * A send ended: its slot, and its endpoint's, are free; claim once a batch of them is. Not after a quiet claim: the
+   * slot freed no work, since nothing was held back (a retry this send scheduled has its own wake-up, `noteDue`).
+   */
   function afterSend(): void {
+    if (shortClaim?.quiet !== undefined) return;
     if (shortClaim !== undefined) {
       shortClaim.finished += 1;
       if (shortClaim.finished < Math.min(claimBatch, shortClaim.held)) return;
@@ -687,6 +709,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         : { status: 'pending', nextAttemptAt: next, lastError: attempt.error?.message };
     }
     const held = await store.finishAttempt({ owner: workerId, attempt, outcome });
+    if (held && outcome.nextAttemptAt !== undefined) noteDue(outcome.nextAttemptAt);
     if (!held) {
       logger.warn({ deliveryId: delivery.id, workerId }, 'The lease was lost during the send; the attempt is recorded and the delivery left to its new owner.');
       return;

@@ -794,6 +794,57 @@ describe('workers', () => {
   });
 
   it.each([
+    ['a store that reports the next due time with a short claim', true],
+    ['a store that does not', false],
+  ])('at a low rate, with %s, claims once per delivery or claims again and asks when next due', async (_name, reports) => {
+    const memory = new MemoryStore();
+    // Counts the dispatcher's calls, not the store's calls to itself.
+    const calls = { claims: 0, nextDue: 0 };
+    const counted: Record<string, keyof typeof calls> = { claimDue: 'claims', claimDueWithNext: 'claims', nextDueAt: 'nextDue' };
+    const store = new Proxy(memory, {
+      get(target, property) {
+        if (property === 'claimDueWithNext' && !reports) return undefined;
+        const value: unknown = Reflect.get(target, property, target);
+        if (typeof value !== 'function') return value;
+        const counter = typeof property === 'string' ? counted[property] : undefined;
+        return (...args: unknown[]) => {
+          if (counter !== undefined) calls[counter] += 1;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const r = await receiver();
+    const { dispatcher } = await started({ store, pollIntervalMs: 600_000 });
+    await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
+    await settle();
+    Object.assign(calls, { claims: 0, nextDue: 0 });
+    for (let i = 0; i < 5; i++) {
+      const succeeded = nextEvent(dispatcher, 'delivery.succeeded');
+      await dispatcher.publish({ type: 't', data: { i } });
+      await succeeded;
+      await settle();
+    }
+    expect(r.requests).toHaveLength(5);
+    // Reported: one claim per publish, nothing after the send. Not reported: a claim after each send, found empty,
+    // then the next due time asked for the idle wait.
+    expect(calls).toEqual(reports ? { claims: 5, nextDue: 0 } : { claims: 10, nextDue: 5 });
+  });
+
+  it('after a claim that found nothing more to do, still sends a retry when it falls due, long before the poll', async () => {
+    const statuses = [500, 200];
+    const r = await receiver((_req, res) => res.writeHead(statuses.shift() ?? 200).end());
+    const { dispatcher, time } = await started({ pollIntervalMs: 600_000 });
+    await dispatcher.createEndpoint({ name: 'flaky', url: r.url, triggers: ['*'] });
+    const failed = nextEvent(dispatcher, 'delivery.failed');
+    await dispatcher.publish({ type: 't', data: {} });
+    const { nextAttemptAt } = await failed;
+    await settle();
+    const succeeded = nextEvent(dispatcher, 'delivery.succeeded');
+    time.advance(nextAttemptAt - time.now);
+    expect((await succeeded).delivery.attemptCount).toBe(2);
+  });
+
+  it.each([
     ['prefetch 0', { prefetch: 0 }, 2],
     ['an in-process store by default', {}, 2],
     ['a store whose claims are round trips, by default', { store: Object.assign(new MemoryStore(), { claimsAhead: true }) }, 4],
