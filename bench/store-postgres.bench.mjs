@@ -394,6 +394,9 @@ async function endToEnd() {
         // Latency at a steady 200 events per second, both workers running.
         const events = 1_000;
         const published = new Map();
+        const steadyWorkersBefore = await workerStats(spawned.map((s) => s.child));
+        const steadyPostgresBefore = await postgresCpu(`%${schema}`);
+        const steadyPublisherBefore = process.cpuUsage();
         const tracked = arrivalOf(events, true);
         const t0 = now();
         const inFlight = [];
@@ -406,6 +409,12 @@ async function endToEnd() {
         }
         await Promise.all(inFlight);
         const { arrivals } = await tracked;
+        const steadyPublisherCpu = process.cpuUsage(steadyPublisherBefore);
+        // Each operation costs more at a low rate (no batching, every wake-up its own); the round trips are what scale.
+        printCost('steady 200/s, 2 workers', events, {
+          workersBefore: steadyWorkersBefore, workersAfter: await workerStats(spawned.map((s) => s.child)),
+          publisherMs: (steadyPublisherCpu.user + steadyPublisherCpu.system) / 1000, postgres: cpuSince(steadyPostgresBefore, await postgresCpu(`%${schema}`)),
+        });
         const latencies = arrivals.map(([id, at]) => at - published.get(id)).filter(Number.isFinite).sort((a, b) => a - b);
         const rate = (events * 1000) / (now() - t0);
         console.log(`\n## Publish to delivered at a steady ${Math.round(rate)} events/s (2 worker processes, ${latencies.length} events)`);
