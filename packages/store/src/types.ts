@@ -324,9 +324,10 @@ export interface DeliveryStore {
 
   /**
    * Calls `listener` when deliveries may have become due (a publish from this or another process), so idle workers
-   * wake at once. Optional: workers also poll.
+   * wake at once. Optional: workers also poll. A store shared by many processes may wake only one of them per publish
+   * (Postgres does); a listener that returns `false` has no room for work now, and the store then passes the wake on.
    */
-  onWake?(listener: () => void): () => void;
+  onWake?(listener: () => boolean | void): () => void;
   /**
    * True when each claim is a round trip to a server shared with other processes (Postgres): workers then claim
    * ahead of their free send slots by default (the dispatcher's `prefetch`), for fewer, larger claims. In-process
