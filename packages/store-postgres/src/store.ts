@@ -20,6 +20,11 @@ export interface PostgresStoreOptions {
   onError?: (error: unknown) => void;
   /** Backoff for the wake-up listener's reconnects, ms (default 100 doubling to 10 000). */
   reconnect?: { initialMs?: number; maxMs?: number };
+  /**
+   * How long a listener trusts its view of the other listening processes before reading it again, ms (default
+   * 1000). Each publish wakes one of them, chosen from that view (see `onWake`).
+   */
+  wakeMembershipMs?: number;
 }
 
 type Row = Record<string, unknown>;
@@ -170,10 +175,14 @@ export class PostgresStore implements DeliveryStore {
   readonly #onError: (error: unknown) => void;
   readonly #reconnect: { initialMs: number; maxMs: number };
   readonly #clientConfig: pg.ClientConfig;
-  readonly #wakeListeners = new Set<() => void>();
+  readonly #wakeListeners = new Set<() => boolean | void>();
   #listener: pg.Client | undefined;
   #listenerTimer: NodeJS.Timeout | undefined;
   #listenerFailures = 0;
+  /** The listening processes sharing this schema's wake-ups (their listeners' pids, in order) and this one's. */
+  #members: { self: number; pids: number[]; at: number } | undefined;
+  #membersRead: Promise<void> | undefined;
+  readonly #membershipMs: number;
   #closed = false;
   #notifying = false;
   #notifyAgain = false;
@@ -199,6 +208,7 @@ export class PostgresStore implements DeliveryStore {
     this.#channel = `${schema}_wake`;
     this.#onError = options.onError ?? (() => {});
     this.#reconnect = { initialMs: options.reconnect?.initialMs ?? 100, maxMs: options.reconnect?.maxMs ?? 10_000 };
+    this.#membershipMs = options.wakeMembershipMs ?? 1000;
     this.#ownsPool = options.pool === undefined;
     this.pool =
       options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10, application_name: `hookline:${schema}` });
@@ -717,11 +727,13 @@ export class PostgresStore implements DeliveryStore {
   // ------------------------------------------------------------------ wake-ups
 
   /**
-   * Calls `listener` on every publish in any process sharing the schema (LISTEN/NOTIFY on a dedicated connection,
-   * reconnected with backoff when it drops; listeners are also called after each reconnect, since notifications sent
-   * meanwhile are lost). Returns the unsubscribe function.
+   * Calls `listener` when something is published: at once in this process, and through LISTEN/NOTIFY on a dedicated
+   * connection in one of the processes listening on the schema, chosen per publish batch (a listener returning
+   * `false`, no room for work, passes it to the next). The connection is reconnected with backoff when it drops;
+   * listeners are also called after each reconnect, since notifications sent meanwhile are lost. Returns the
+   * unsubscribe function.
    */
-  onWake(listener: () => void): () => void {
+  onWake(listener: () => boolean | void): () => void {
     this.#wakeListeners.add(listener);
     if (this.#listener === undefined && this.#listenerTimer === undefined) void this.#listen();
     return () => {
@@ -885,8 +897,9 @@ export class PostgresStore implements DeliveryStore {
       .query({
         // One prepared statement, committed (implicitly) without waiting for the WAL flush.
         name: `${this.schema}:notify`,
-        text: `SELECT pg_notify($1, ''), set_config('synchronous_commit', 'off', true)`,
-        values: [this.#channel],
+        text: `SELECT pg_notify($1, $2), set_config('synchronous_commit', 'off', true)`,
+        // Which listening process takes this wake-up (see #onNotification).
+        values: [this.#channel, String(Math.floor(Math.random() * 0x7fffffff))],
       })
       .catch((error: unknown) => this.#onError(error))
       .finally(() => {
@@ -928,11 +941,13 @@ export class PostgresStore implements DeliveryStore {
     };
     client.on('error', onDrop);
     client.on('end', () => onDrop());
-    client.on('notification', () => this.#wake());
+    client.on('notification', (message) => void this.#onNotification(client, message.payload));
     try {
       await client.connect();
       await client.query(`LISTEN "${this.#channel}"`);
       if (dropped || this.#listener !== client) return;
+      this.#members = undefined;
+      await this.#readMembers(client);
       const reconnected = this.#listenerFailures > 0;
       this.#listenerFailures = 0;
       if (reconnected) this.#wake();
@@ -963,14 +978,74 @@ export class PostgresStore implements DeliveryStore {
     }
   }
 
-  #wake(): void {
+  /** Wakes this process's listeners; false when every one of them said it has no room for work now. */
+  #wake(): boolean {
+    let taken = false;
     for (const listener of this.#wakeListeners) {
       try {
-        listener();
+        if (listener() !== false) taken = true;
       } catch {
         // A listener's failure is its own.
+        taken = true;
       }
     }
+    return taken;
+  }
+
+  /**
+   * One wake-up per publish batch for all the processes listening, not one each: a publish's payload is a number n,
+   * and the process at position n (mod how many listen) in the listeners' pid order takes it. One without room for
+   * work passes it to the next position, at most once round. Any other payload (a lease handed back) wakes everyone,
+   * and so does a process that cannot see the others' connections (no right to read them in pg_stat_activity).
+   */
+  async #onNotification(client: pg.Client, payload: string | undefined): Promise<void> {
+    const turn = /^(\d{1,10})(?:\.(\d{1,4}))?$/.exec(payload ?? '');
+    if (turn === null) {
+      this.#wake();
+      return;
+    }
+    if (this.#members === undefined || Date.now() - this.#members.at > this.#membershipMs) await this.#readMembers(client);
+    const members = this.#members;
+    const position = members?.pids.indexOf(members.self) ?? -1;
+    if (members === undefined || position < 0) {
+      this.#wake();
+      return;
+    }
+    const n = Number(turn[1]);
+    const hops = Number(turn[2] ?? 0);
+    if ((n + hops) % members.pids.length !== position) return;
+    if (!this.#wake() && hops + 1 < members.pids.length) this.#passOn(`${n}.${hops + 1}`);
+  }
+
+  /** Reads which connections listen on this schema's channel, on the listening connection itself. */
+  #readMembers(client: pg.Client): Promise<void> {
+    this.#membersRead ??= client
+      .query<{ self: number; pids: number[] }>(
+        `SELECT pg_backend_pid() AS self, coalesce(array_agg(pid ORDER BY pid), '{}') AS pids
+         FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`,
+        [`hookline-wake:${this.schema}`],
+      )
+      .then(({ rows }) => {
+        const row = rows[0];
+        this.#members = row === undefined ? undefined : { self: row.self, pids: row.pids, at: Date.now() };
+      }, (error: unknown) => {
+        this.#members = undefined;
+        this.#onError(error);
+      })
+      .finally(() => {
+        this.#membersRead = undefined;
+      });
+    return this.#membersRead;
+  }
+
+  #passOn(payload: string): void {
+    this.pool
+      .query({
+        name: `${this.schema}:notify`,
+        text: `SELECT pg_notify($1, $2), set_config('synchronous_commit', 'off', true)`,
+        values: [this.#channel, payload],
+      })
+      .catch((error: unknown) => this.#onError(error));
   }
 }
 

@@ -264,7 +264,9 @@ describe('several processes sharing one schema', () => {
     const errors: unknown[] = [];
     const store = await createPostgresStore({ connectionString: DATABASE_URL, schema, reconnect: { initialMs: 20, maxMs: 200 }, onError: (e) => errors.push(e) });
     let wakes = 0;
-    const stop = store.onWake(() => (wakes += 1));
+    const stop = store.onWake(() => {
+      wakes += 1;
+    });
     await waitForListener(schema, 1);
     await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [`hookline-wake:${schema}`]);
     // The reconnect itself wakes once (notifications sent while down are lost), then NOTIFY works again.
@@ -276,6 +278,79 @@ describe('several processes sharing one schema', () => {
     expect(errors.length).toBeGreaterThanOrEqual(1);
     stop();
     await store.close();
+  });
+
+  describe('one wake-up per publish for all the listening processes', () => {
+    const wakeSchema = schemaFor('wake');
+    let publisher: PostgresStore;
+    let published = 0;
+    beforeAll(async () => {
+      publisher = await createPostgresStore({ connectionString: DATABASE_URL, schema: wakeSchema, poolSize: 2 });
+    });
+    afterAll(async () => {
+      await publisher.close();
+    });
+
+    /** Three listening stores; `full[i]` makes the i-th say it has no room. Runs `work`, then closes them. */
+    async function withListeners(full: boolean[], work: (wakes: number[]) => Promise<void>): Promise<void> {
+      // Membership read on every notification, so a test never waits for a stale view to expire.
+      const listeners = await Promise.all(full.map(() => createPostgresStore({ connectionString: DATABASE_URL, schema: wakeSchema, poolSize: 1, wakeMembershipMs: 0 })));
+      const wakes = full.map(() => 0);
+      const stops = listeners.map((store, i) => store.onWake(() => {
+        wakes[i]! += 1;
+        return !full[i];
+      }));
+      try {
+        await waitForListener(wakeSchema, full.length);
+        await work(wakes);
+      } finally {
+        stops.forEach((stop) => stop());
+        await Promise.all(listeners.map((store) => store.close()));
+      }
+    }
+
+    async function publishOne(): Promise<string> {
+      const id = `m_wake_${++published}`;
+      await publisher.createMessage({ message: { id, tenant: 'acme', type: 't', data: {}, createdAt: T0 }, deliveries: deliveriesFor(id, ['ep_w'], 1) });
+      return id;
+    }
+
+    const total = (wakes: number[]) => wakes.reduce((a, b) => a + b, 0);
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
+
+    it('wakes exactly one of them per publish, spread over all, and every one for a lease handed back', async () => {
+      await withListeners([false, false, false], async (wakes) => {
+        for (let i = 0; i < 30; i++) {
+          await publishOne();
+          await until(() => total(wakes) === i + 1);
+        }
+        await settle();
+        expect(total(wakes)).toBe(30);
+        for (const count of wakes) expect(count).toBeGreaterThan(0);
+        const [leased] = await publisher.claimDue({ now: T0 + 10, owner: 'w1', leaseMs: 60_000, limit: 1 });
+        await publisher.releaseLease(leased!.id, 'w1');
+        await until(() => total(wakes) === 33);
+        expect(wakes.every((count) => count >= 2)).toBe(true);
+      });
+    });
+
+    it('passes a wake-up on from a process without room, and stops after one round when none has room', async () => {
+      await withListeners([true, true, false], async (wakes) => {
+        for (let i = 0; i < 10; i++) {
+          await publishOne();
+          await until(() => wakes[2] === i + 1);
+        }
+        await settle();
+        expect(wakes[2]).toBe(10);
+        expect(wakes[0]! + wakes[1]!).toBeLessThanOrEqual(20);
+      });
+      await withListeners([true, true, true], async (wakes) => {
+        for (let i = 0; i < 5; i++) await publishOne();
+        await until(() => total(wakes) === 15);
+        await settle();
+        expect(wakes).toEqual([5, 5, 5]);
+      });
+    });
   });
 
   it('survives its pooled connections being killed: each dead connection fails one call with store_unavailable, then calls work', async () => {
@@ -336,7 +411,8 @@ describe('a connection killed mid-claim', () => {
 async function waitForListener(schema: string, count: number): Promise<void> {
   await until(async () => {
     const { rows } = await admin.query(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'`,
+      // After LISTEN the connection reads who else listens (pg_backend_pid ... pg_stat_activity): either means listening.
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND (query LIKE 'LISTEN%' OR query LIKE '%pg_backend_pid()%')`,
       [`hookline-wake:${schema}`],
     );
     return rows[0].n >= count;
