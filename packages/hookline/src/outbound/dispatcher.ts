@@ -570,9 +570,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     wake(claimBatch);
   }
 
-  /** A store wake (something was published): worth a claim now only if no claimed work is queued already. */
-  function storeWake(): void {
+  /**
+   * A store wake (something was published): worth a claim now only if no claimed work is queued already. False when
+   * this worker has no room for another lease: a store that wakes one process per publish passes it to another.
+   */
+  function storeWake(): boolean {
     wake(queueHead < queue.length ? claimBatch : 1);
+    return running && inFlight.size < capacity;
   }
 
   async function run(delivery: DeliveryRecord): Promise<void> {

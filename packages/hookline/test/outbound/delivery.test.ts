@@ -830,6 +830,31 @@ describe('workers', () => {
     expect(calls).toEqual(reports ? { claims: 5, nextDue: 0 } : { claims: 10, nextDue: 5 });
   });
 
+  it('answers a store wake-up with whether it has room, so a store that wakes one process per publish can pass it on', async () => {
+    const store = new MemoryStore();
+    let listener: (() => boolean | void) | undefined;
+    const onWake = store.onWake.bind(store);
+    store.onWake = (wake) => {
+      listener = wake;
+      return onWake(wake);
+    };
+    const held: Array<() => void> = [];
+    const r = await receiver((_req, res) => held.push(() => res.writeHead(200).end()));
+    const { dispatcher } = await started({ store, concurrency: 1, prefetch: 0, perEndpointConcurrency: 10 });
+    await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
+    expect(listener?.()).toBe(true);
+    const succeeded = nextEvent(dispatcher, 'delivery.succeeded');
+    await dispatcher.publish({ type: 't', data: {} });
+    while (r.requests.length === 0) await tick();
+    expect(listener?.()).toBe(false);
+    held.splice(0).forEach((release) => release());
+    await succeeded;
+    await settle();
+    expect(listener?.()).toBe(true);
+    await dispatcher.stop();
+    expect(listener?.()).toBe(false);
+  });
+
   it('after a claim that found nothing more to do, still sends a retry when it falls due, long before the poll', async () => {
     const statuses = [500, 200];
     const r = await receiver((_req, res) => res.writeHead(statuses.shift() ?? 200).end());
