@@ -1017,7 +1017,11 @@ export class PostgresStore implements DeliveryStore {
     if (!this.#wake() && hops + 1 < members.pids.length) this.#passOn(`${n}.${hops + 1}`);
   }
 
-  /** Reads which connections listen on this schema's channel, on the listening connection itself. */
+  /**
+   * Reads which connections listen on this schema's channel, on the listening connection itself. A name past 63
+   * bytes is stored cut short and matches nothing here: such a store finds no position for itself and wakes on
+   * every publish, as do roles that may not see other roles' connections.
+   */
   #readMembers(client: pg.Client): Promise<void> {
     this.#membersRead ??= client
       .query<{ self: number; pids: number[] }>(
