@@ -208,7 +208,11 @@ export class PostgresStore implements DeliveryStore {
     this.#channel = `${schema}_wake`;
     this.#onError = options.onError ?? (() => {});
     this.#reconnect = { initialMs: options.reconnect?.initialMs ?? 100, maxMs: options.reconnect?.maxMs ?? 10_000 };
-    this.#membershipMs = options.wakeMembershipMs ?? 1000;
+    const membershipMs = options.wakeMembershipMs ?? 1000;
+    if (typeof membershipMs !== 'number' || !Number.isFinite(membershipMs) || membershipMs < 0) {
+      throw new HooklineError('invalid_config', 'wakeMembershipMs must be a non-negative number of milliseconds.', { details: { field: 'wakeMembershipMs' } });
+    }
+    this.#membershipMs = membershipMs;
     this.#ownsPool = options.pool === undefined;
     this.pool =
       options.pool ?? new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10, application_name: `hookline:${schema}` });

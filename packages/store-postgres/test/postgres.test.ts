@@ -146,6 +146,12 @@ describe('migrations', () => {
     expect(() => new PostgresStore({ schema: 'ok' })).toThrow(expect.objectContaining({ code: 'invalid_config' }));
   });
 
+  it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('refuses wakeMembershipMs %s', (wakeMembershipMs) => {
+    expect(() => new PostgresStore({ connectionString: DATABASE_URL, schema: 'ok', wakeMembershipMs })).toThrow(
+      expect.objectContaining({ code: 'invalid_config', details: { field: 'wakeMembershipMs' } }),
+    );
+  });
+
   it('answers store_unavailable when the server cannot be reached', async () => {
     await expect(
       createPostgresStore({ connectionString: 'postgres://postgres@127.0.0.1:1/test', schema: 'nowhere' }),
