@@ -742,7 +742,7 @@ export class PostgresStore implements DeliveryStore {
     if (this.#listener === undefined && this.#listenerTimer === undefined) void this.#listen();
     return () => {
       this.#wakeListeners.delete(listener);
-      if (this.#wakeListeners.size === 0) this.#stopListening();
+      if (this.#wakeListeners.size === 0) void this.#stopListening();
     };
   }
 
@@ -750,7 +750,7 @@ export class PostgresStore implements DeliveryStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#wakeListeners.clear();
-    this.#stopListening();
+    await this.#stopListening();
     if (this.#ownsPool) await this.pool.end();
   }
 
@@ -952,6 +952,7 @@ export class PostgresStore implements DeliveryStore {
       if (dropped || this.#listener !== client) return;
       this.#members = undefined;
       await this.#readMembers(client);
+      void this.#membersChanged();
       const reconnected = this.#listenerFailures > 0;
       this.#listenerFailures = 0;
       if (reconnected) this.#wake();
@@ -970,16 +971,31 @@ export class PostgresStore implements DeliveryStore {
     this.#listenerTimer = setTimeout(() => void this.#listen(), delay);
   }
 
-  #stopListening(): void {
+  #stopListening(): Promise<void> {
     if (this.#listenerTimer !== undefined) clearTimeout(this.#listenerTimer);
     this.#listenerTimer = undefined;
     const client = this.#listener;
     this.#listener = undefined;
-    if (client !== undefined) {
-      client.removeAllListeners();
-      client.on('error', () => {});
-      client.end().catch(() => {});
-    }
+    this.#members = undefined;
+    if (client === undefined) return Promise.resolve();
+    client.removeAllListeners();
+    client.on('error', () => {});
+    return client.end().catch(() => {}).then(() => this.#membersChanged());
+  }
+
+  /**
+   * Tells the other listening processes that this one joined or left, so each reads who listens at its next wake-up
+   * instead of trusting a view up to `wakeMembershipMs` old (during which a wake-up could go to no one). Best effort:
+   * a process that dies sends nothing, and the others' views then age out.
+   */
+  #membersChanged(): Promise<void> {
+    return this.pool
+      .query({
+        name: `${this.schema}:notify`,
+        text: `SELECT pg_notify($1, $2), set_config('synchronous_commit', 'off', true)`,
+        values: [this.#channel, MEMBERS_CHANGED],
+      })
+      .then(() => undefined, () => undefined);
   }
 
   /** Wakes this process's listeners; false when every one of them said it has no room for work now. */
@@ -1003,6 +1019,10 @@ export class PostgresStore implements DeliveryStore {
    * and so does a process that cannot see the others' connections (no right to read them in pg_stat_activity).
    */
   async #onNotification(client: pg.Client, payload: string | undefined): Promise<void> {
+    if (payload === MEMBERS_CHANGED) {
+      this.#members = undefined;
+      return;
+    }
     const turn = /^(\d{1,10})(?:\.(\d{1,4}))?$/.exec(payload ?? '');
     if (turn === null) {
       this.#wake();
@@ -1068,6 +1088,9 @@ export class PostgresStore implements DeliveryStore {
  * const stop = store.onWake(() => console.log('work arrived'));
  * ```
  */
+/** The wake-up channel's payload announcing that a process started or stopped listening. */
+const MEMBERS_CHANGED = 'members';
+
 /** Freezes a value read from JSON and everything inside it; returns it. */
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
