@@ -44,7 +44,7 @@ export async function prepare(prefix: string, endpoints: string[]): Promise<Proc
   return config;
 }
 
-export async function startWorker(config: ProcessConfig, workerIndex: number): Promise<{ child: Child; stderr: string[] }> {
+export async function startWorker(config: ProcessConfig, workerIndex: number): Promise<{ child: Child; lines: string[]; stderr: string[] }> {
   const started = spawnProcess(worker, 'worker', { ...config, workerIndex });
   children.push(started.child);
   await waitForLine(started.lines, 'ready');

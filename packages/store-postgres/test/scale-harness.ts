@@ -44,6 +44,10 @@ export interface ProcessConfig {
   perEndpointConcurrency?: number;
   concurrency?: number;
   pollIntervalMs?: number;
+  /** Publish one message at a time with this pause between them, instead of 16 at once. */
+  publishIntervalMs?: number;
+  /** Workers print a `claim` line for each claim they make. */
+  reportClaims?: boolean;
 }
 
 export function newSecretKey(): string {

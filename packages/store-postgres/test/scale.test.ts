@@ -16,6 +16,27 @@ describe('four worker processes sharing one Postgres', () => {
   }, 60_000);
 });
 
+describe('at a low rate', () => {
+  it('three idle worker processes claim about once per message, not three times (one is woken per publish)', async () => {
+    const config = { ...(await prepare('lowrate', ['/a', '/b'])), pollIntervalMs: 60_000, reportClaims: true };
+    const workers: Array<{ lines: string[] }> = [];
+    for (let i = 0; i < 3; i++) workers.push(await startWorker(config, i));
+    const claims = () => workers.reduce((total, w) => total + w.lines.filter((line) => line === 'claim').length, 0);
+    // Each worker's first claim (at start) found nothing; wait for them before counting.
+    await until(() => claims() >= 3, 10_000, 'the first claims');
+    const before = claims();
+    await runToEnd(worker, 'publish', { ...config, messages: 30, publishIntervalMs: 40 });
+    await until(() => receiver.distinct === 30, 20_000, '30 distinct messages');
+
+    expect(receiver.duplicates).toBe(0);
+    expect(receiver.byWorker.size).toBeGreaterThan(1);
+    // One claim per publish (a little slack for a publish that lands while a claim is on its way); waking every
+    // worker made it 3 claims per publish, plus a next-due read and a claim after each send.
+    console.info(`low-rate test: ${claims() - before} claims for 30 messages by 3 workers`);
+    expect(claims() - before).toBeLessThanOrEqual(36);
+  }, 60_000);
+});
+
 describe('faults', () => {
   it('loses nothing when workers are killed with SIGKILL at random', async () => {
     const config = { ...(await prepare('kill', ['/a', '/b', '/c', '/d'])), leaseMs: 2_000 };
