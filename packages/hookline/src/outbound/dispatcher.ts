@@ -3,8 +3,8 @@ import { HooklineError, isHooklineError } from '@hookline/errors';
 import { compileMatcher, compileTrigger } from '@hookline/matcher';
 import { eventCatalog, validate } from '@hookline/schemas';
 import type {
-  AttemptRecord, CallbackRecord, DeliveryOutcome, DeliveryRecord, DeliveryStore, EndpointRecord, JsonValue, MessageRecord, Page,
-  PageQuery,
+  AttemptRecord, CallbackRecord, ClaimWithNext, DeliveryOutcome, DeliveryRecord, DeliveryStore, EndpointRecord, JsonValue,
+  MessageRecord, Page, PageQuery,
 } from '@hookline/store';
 import type {
   CallbackAnswer, Dispatcher, Endpoint, EndpointInput, OperationalEvent, PublishInput, PublishResult,
@@ -456,7 +456,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           const limit = capacity - inFlight.size;
           lastClaimAt = clock.now();
           const options = { now: lastClaimAt, owner: workerId, leaseMs, limit, perEndpointLimit: perEndpointConcurrency };
-          const claim = store.claimDueWithNext === undefined ? { deliveries: await store.claimDue(options) } : await store.claimDueWithNext(options);
+          const reportsNext = store.claimDueWithNext !== undefined;
+          const claim: ClaimWithNext = store.claimDueWithNext === undefined
+            ? { deliveries: await store.claimDue(options) }
+            : await store.claimDueWithNext(options);
           const claimed = claim.deliveries;
           if (!running) {
             // stop() began while claiming: hand these straight back rather than start sends it will not wait for.
@@ -466,7 +469,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           for (const delivery of claimed) track(delivery);
           shortClaim = claimed.length < limit ? { held: inFlight.size, finished: 0 } : undefined;
           // Nothing held back (nothing unleased was due): the next work comes with a wake, a due time or the poll.
-          if (shortClaim !== undefined && 'nextDueAt' in claim && (claim.nextDueAt === undefined || claim.nextDueAt > lastClaimAt)) {
+          if (shortClaim !== undefined && reportsNext && (claim.nextDueAt === undefined || claim.nextDueAt > lastClaimAt)) {
             shortClaim.quiet = { nextDueAt: claim.nextDueAt };
           }
           if (claimed.length < limit) {

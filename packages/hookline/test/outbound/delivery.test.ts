@@ -855,6 +855,38 @@ describe('workers', () => {
     expect(listener?.()).toBe(false);
   });
 
+  it('with nothing pending, polls with one claim each time and no next-due read', async () => {
+    const memory = new MemoryStore();
+    const calls = { claims: 0, nextDue: 0 };
+    // As the Postgres store answers: a short claim with nothing pending carries no nextDueAt at all.
+    const overrides: Partial<MemoryStore> = {
+      claimDueWithNext: async (options) => {
+        calls.claims += 1;
+        const { deliveries, nextDueAt } = await memory.claimDueWithNext(options);
+        return nextDueAt === undefined ? { deliveries } : { deliveries, nextDueAt };
+      },
+      nextDueAt: async () => {
+        calls.nextDue += 1;
+        return memory.nextDueAt();
+      },
+    };
+    const store = new Proxy(memory, {
+      get(target, property) {
+        if (property in overrides) return overrides[property as keyof MemoryStore];
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const { time } = await started({ store, pollIntervalMs: 1000 });
+    await settle();
+    Object.assign(calls, { claims: 0, nextDue: 0 });
+    for (let i = 0; i < 3; i++) {
+      time.advance(1000);
+      await settle();
+    }
+    expect(calls).toEqual({ claims: 3, nextDue: 0 });
+  });
+
   it('after a claim that found nothing more to do, still sends a retry when it falls due, long before the poll', async () => {
     const statuses = [500, 200];
     const r = await receiver((_req, res) => res.writeHead(statuses.shift() ?? 200).end());
