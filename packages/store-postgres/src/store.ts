@@ -59,6 +59,9 @@ interface Prefetched<T> {
 /** How long a record read with a claim may answer the claimer's reads: they follow at once, so this only bounds memory. */
 const PREFETCH_MS = 2_000;
 
+/** The wake-up channel's payload announcing that a process started or stopped listening. */
+const MEMBERS_CHANGED = 'members';
+
 const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03']);
 
 function isConnectionError(error: unknown): boolean {
@@ -897,14 +900,8 @@ export class PostgresStore implements DeliveryStore {
       return;
     }
     this.#notifying = true;
-    this.pool
-      .query({
-        // One prepared statement, committed (implicitly) without waiting for the WAL flush.
-        name: `${this.schema}:notify`,
-        text: `SELECT pg_notify($1, $2), set_config('synchronous_commit', 'off', true)`,
-        // Which listening process takes this wake-up (see #onNotification).
-        values: [this.#channel, String(Math.floor(Math.random() * 0x7fffffff))],
-      })
+    // The payload picks which listening process takes this wake-up (see #onNotification).
+    this.#sendNotify(String(Math.floor(Math.random() * 0x7fffffff)))
       .catch((error: unknown) => this.#onError(error))
       .finally(() => {
         this.#notifying = false;
@@ -989,13 +986,16 @@ export class PostgresStore implements DeliveryStore {
    * a process that dies sends nothing, and the others' views then age out.
    */
   #membersChanged(): Promise<void> {
-    return this.pool
-      .query({
-        name: `${this.schema}:notify`,
-        text: `SELECT pg_notify($1, $2), set_config('synchronous_commit', 'off', true)`,
-        values: [this.#channel, MEMBERS_CHANGED],
-      })
-      .then(() => undefined, () => undefined);
+    return this.#sendNotify(MEMBERS_CHANGED).catch(() => undefined);
+  }
+
+  /** One prepared statement, committed (implicitly) without waiting for the WAL flush. */
+  async #sendNotify(payload: string): Promise<void> {
+    await this.pool.query({
+      name: `${this.schema}:notify`,
+      text: `SELECT pg_notify($1, $2), set_config('synchronous_commit', 'off', true)`,
+      values: [this.#channel, payload],
+    });
   }
 
   /** Wakes this process's listeners; false when every one of them said it has no room for work now. */
@@ -1067,14 +1067,17 @@ export class PostgresStore implements DeliveryStore {
   }
 
   #passOn(payload: string): void {
-    this.pool
-      .query({
-        name: `${this.schema}:notify`,
-        text: `SELECT pg_notify($1, $2), set_config('synchronous_commit', 'off', true)`,
-        values: [this.#channel, payload],
-      })
-      .catch((error: unknown) => this.#onError(error));
+    this.#sendNotify(payload).catch((error: unknown) => this.#onError(error));
   }
+}
+
+/** Freezes a value read from JSON and everything inside it; returns it. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
 }
 
 /**
@@ -1088,18 +1091,6 @@ export class PostgresStore implements DeliveryStore {
  * const stop = store.onWake(() => console.log('work arrived'));
  * ```
  */
-/** The wake-up channel's payload announcing that a process started or stopped listening. */
-const MEMBERS_CHANGED = 'members';
-
-/** Freezes a value read from JSON and everything inside it; returns it. */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const member of Object.values(value)) deepFreeze(member);
-  }
-  return value;
-}
-
 export async function createPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   const store = new PostgresStore(options);
   try {
