@@ -176,8 +176,9 @@ function bind(text: string, names: string[]): string {
  * all held by endpoints at their limit) switches to looking endpoint by endpoint, so a deep backlog behind one
  * stalled endpoint no longer costs every claim a walk through it.
  *
- * Installed by migration 4 and again, as it is now, by migration 8 (`CREATE OR REPLACE`): a schema created from
- * scratch gets the current function at 4 and replaces it with itself at 8; an older schema gets it at 8.
+ * Installed by migration 4 and again, as it is now, by migrations 8 and 10 (`CREATE OR REPLACE`): a schema created
+ * from scratch gets the current function at 4 and replaces it with itself at 8 and 10; an older schema gets it at the
+ * first of those it has not run.
  */
 function claimFunction(s: string): string {
   const sql = statements(s);
@@ -415,6 +416,9 @@ export function migrations(s: string): string[] {
     // 8: the claim walks a bounded stretch of the due queue, then goes endpoint by endpoint (see claimFunction).
     claimFunction(s),
     claimNextFunction(s),
+    // 10: an endpoint gives at most as many rows as the claim still wants, not its whole per-endpoint room: with a
+    // high perEndpointLimit and a backlog, each claim locked (a heap write per row) thousands of rows to use a few.
+    claimFunction(s),
   ];
 }
 
@@ -492,7 +496,7 @@ export function statements(s: string) {
           WHERE d.endpoint_id = e.endpoint_id AND d.status = 'pending' AND d.next_attempt_at <= $1
             AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= $1)
           ORDER BY d.next_attempt_at, d.id
-          LIMIT greatest(0, $5::int - coalesce(live.n, 0))
+          LIMIT greatest(0, least($4::int, $5::int - coalesce(live.n, 0)))
           FOR UPDATE SKIP LOCKED
         ) c
       ), chosen AS (

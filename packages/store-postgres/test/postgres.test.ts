@@ -128,6 +128,24 @@ describe('migrations', () => {
     }
   });
 
+  it('locks at most as many rows per endpoint as the claim wants, however much room the per-endpoint limit leaves', async () => {
+    const schema = schemaFor('claim_locks');
+    const store = await createPostgresStore({ connectionString: DATABASE_URL, schema });
+    await store.createMessage({
+      message: { id: 'm_backlog', tenant: 'acme', type: 't', data: {}, createdAt: T0 },
+      deliveries: deliveriesFor('m_backlog', ['ep_a', 'ep_b'], 50),
+    });
+    const claimed = await store.claimDue({ now: T0 + 100, owner: 'w', leaseMs: 60_000, limit: 3, perEndpointLimit: 1_000 });
+    expect(claimed).toHaveLength(3);
+    // A row a committed transaction only locked keeps that transaction's id in xmax; a row never touched has 0. Each
+    // endpoint offers up to 3 (6 locked), the earliest 3 are taken: 3 locked and left. It was 97, all that the limit allowed.
+    const { rows } = await admin.query(
+      `SELECT count(*)::int AS locked FROM "${schema}".deliveries WHERE lease_owner IS NULL AND xmax::text <> '0'`,
+    );
+    expect(rows[0].locked).toBe(3);
+    await store.close();
+  });
+
   it('keeps each schema apart: a store sees only its own tables', async () => {
     const [a, b] = [schemaFor('iso_a'), schemaFor('iso_b')];
     const storeA = await createPostgresStore({ connectionString: DATABASE_URL, schema: a });
