@@ -419,6 +419,14 @@ export function migrations(s: string): string[] {
     // 10: an endpoint gives at most as many rows as the claim still wants, not its whole per-endpoint room: with a
     // high perEndpointLimit and a backlog, each claim locked (a heap write per row) thousands of rows to use a few.
     claimFunction(s),
+    // 11: two indexes fewer for every publish and claim to write. Purge finds a message's unfinished deliveries through
+    // deliveries_by_message; deleting an endpoint finds its pending ones through deliveries_due_by_endpoint and its
+    // awaiting ones through a partial index of awaiting deliveries alone, which only a 202 writes to.
+    `
+    DROP INDEX ${s}.deliveries_unfinished_by_endpoint;
+    DROP INDEX ${s}.deliveries_unfinished_by_message;
+    CREATE INDEX deliveries_awaiting_by_endpoint ON ${s}.deliveries (endpoint_id) WHERE status = 'awaiting_callback';
+    `,
   ];
 }
 
@@ -633,6 +641,25 @@ export function statements(s: string) {
         values,
       };
     },
+
+    /**
+     * $1 endpoint, $2 tenant, $3 now (NULL keeps updated_at): deletes the endpoint and cancels its unfinished
+     * deliveries. One row: `n`, 1 when the endpoint existed.
+     */
+    deleteEndpoint: `
+      WITH gone AS (DELETE FROM ${s}.endpoints WHERE id = $1 AND tenant = $2 RETURNING id),
+      -- Two updates, each matching one partial index: pending deliveries (deliveries_due_by_endpoint) and awaiting
+      -- ones (deliveries_awaiting_by_endpoint). No index covers both statuses.
+      cancelled_pending AS (
+        UPDATE ${s}.deliveries SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL,
+          updated_at = coalesce($3::bigint, updated_at)
+        WHERE endpoint_id IN (SELECT id FROM gone) AND status = 'pending'
+      ), cancelled_awaiting AS (
+        UPDATE ${s}.deliveries SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL,
+          updated_at = coalesce($3::bigint, updated_at)
+        WHERE endpoint_id IN (SELECT id FROM gone) AND status = 'awaiting_callback'
+      )
+      SELECT count(*)::int AS n FROM gone`,
 
     /** $1 before, $2 limit. Deleting by ctid from a locked, bounded sub-select: a TID scan, never a join over the table. */
     purgeAttempts: `

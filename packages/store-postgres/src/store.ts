@@ -298,16 +298,7 @@ export class PostgresStore implements DeliveryStore {
 
   async deleteEndpoint(tenant: string, id: string, now?: number): Promise<boolean> {
     this.#forgetEndpoint(tenant, id);
-    const { rows } = await this.#query(
-      `WITH gone AS (DELETE FROM ${this.#s}.endpoints WHERE id = $1 AND tenant = $2 RETURNING id),
-       cancelled AS (
-         UPDATE ${this.#s}.deliveries SET status = 'cancelled', lease_owner = NULL, lease_expires_at = NULL,
-           updated_at = coalesce($3::bigint, updated_at)
-         WHERE endpoint_id IN (SELECT id FROM gone) AND status IN ('pending', 'awaiting_callback')
-       )
-       SELECT count(*)::int AS n FROM gone`,
-      [id, tenant, now ?? null],
-    ).finally(() => this.#forgetEndpoint(tenant, id));
+    const { rows } = await this.#query(this.#sql.deleteEndpoint, [id, tenant, now ?? null]).finally(() => this.#forgetEndpoint(tenant, id));
     return rows[0]?.n === 1;
   }
 

@@ -192,6 +192,14 @@ describe(`query plans at ${ROWS.toLocaleString('en-US')} deliveries`, () => {
     expect(nodes.map((n) => n['Index Name'])).toContain('deliveries_awaiting_callback');
   });
 
+  it("deletes an endpoint and cancels its pending and awaiting deliveries through partial indexes, never scanning deliveries", async () => {
+    expect(seqScans(await plan(sql.deleteEndpoint, ['ep_7', 'acme', now]))).toEqual([]);
+    const { rows } = await client.query(`EXPLAIN (FORMAT JSON) ${sql.deleteEndpoint}`, ['ep_7', 'acme', now]);
+    const text = JSON.stringify(rows[0]['QUERY PLAN']);
+    expect(text).toContain('"deliveries_due_by_endpoint"');
+    expect(text).toContain('"deliveries_awaiting_by_endpoint"');
+  });
+
   it('purges in bounded batches without scanning deliveries, attempts or messages', async () => {
     for (const [text, values] of [
       [sql.purgeAttempts, [T0 + 40_000, 1000]],
