@@ -162,8 +162,8 @@ function bind(text: string, names: string[]): string {
 }
 
 /**
- * The per-endpoint-limited claim as one server-side call (one round trip instead of five): `claimCandidates`,
- * `claimWaitForFirst`, their endpoint-by-endpoint forms and `claimWithinLimits` below, as static SQL, parsed once per
+ * The per-endpoint-limited claim as one server-side call (one round trip instead of five): `claimCandidates`, its
+ * endpoint-by-endpoint form and `claimWithinLimits` below, as static SQL, parsed once per
  * session and planned once (generic plans: left to the plan cache, PL/pgSQL planned them on every call, which was more
  * than half of a claim's server time). A VOLATILE function takes a fresh snapshot for every statement, so each still
  * sees every commit made before the locks taken ahead of it. Each round returns the deliveries it leased with their
@@ -194,6 +194,7 @@ function claimFunction(s: string): string {
       v_held text[] := '{}';
       v_claimed int := 0;
       v_locked text[];
+      v_first text;
       v_looked int := 0;
       v_scan int := greatest(100, p_limit * 4);
       v_by_endpoint boolean := false;
@@ -204,18 +205,22 @@ function claimFunction(s: string): string {
         EXIT WHEN v_claimed >= p_limit;
         v_locked := '{}';
         IF NOT v_by_endpoint THEN
-          SELECT looked, locked INTO v_looked, v_locked FROM (${bind(sql.claimCandidates, walkArgs)}) c;
-          IF cardinality(v_locked) = 0 AND round = 0 THEN
-            SELECT ARRAY(SELECT endpoint_id FROM (${bind(sql.claimWaitForFirst, walkArgs)}) w) INTO v_locked;
+          SELECT looked, locked, first_owner INTO v_looked, v_locked, v_first FROM (${bind(sql.claimCandidates, walkArgs)}) c;
+          -- Every candidate busy (held by another claimer): wait for the earliest one's lock, a short queue instead
+          -- of an empty claim. Safe from deadlock: the transaction holds no other lock yet.
+          IF cardinality(v_locked) = 0 AND round = 0 AND v_first IS NOT NULL THEN
+            PERFORM pg_advisory_xact_lock(hashtext(p_lock), hashtext(v_first));
+            v_locked := ARRAY[v_first];
           END IF;
           -- A full walk with nothing to lock: whatever is due further down belongs to endpoints the walk never
           -- reached. Look endpoint by endpoint from here on, rather than walk further.
           v_by_endpoint := cardinality(v_locked) = 0 AND v_looked >= v_scan;
         END IF;
         IF v_by_endpoint AND cardinality(v_locked) = 0 THEN
-          SELECT ARRAY(SELECT endpoint_id FROM (${bind(sql.claimCandidatesByEndpoint, byEndpointArgs)}) c) INTO v_locked;
-          IF cardinality(v_locked) = 0 AND round = 0 THEN
-            SELECT ARRAY(SELECT endpoint_id FROM (${bind(sql.claimWaitForFirstByEndpoint, byEndpointArgs)}) w) INTO v_locked;
+          SELECT locked, first_owner INTO v_locked, v_first FROM (${bind(sql.claimCandidatesByEndpoint, byEndpointArgs)}) c;
+          IF cardinality(v_locked) = 0 AND round = 0 AND v_first IS NOT NULL THEN
+            PERFORM pg_advisory_xact_lock(hashtext(p_lock), hashtext(v_first));
+            v_locked := ARRAY[v_first];
           END IF;
         END IF;
         EXIT WHEN cardinality(v_locked) = 0;
@@ -418,6 +423,8 @@ export function migrations(s: string): string[] {
     claimNextFunction(s),
     // 10: an endpoint gives at most as many rows as the claim still wants, not its whole per-endpoint room: with a
     // high perEndpointLimit and a backlog, each claim locked (a heap write per row) thousands of rows to use a few.
+    // And a claim whose candidates were all busy waits for the first one named by the walk it just made, instead of
+    // walking again to find it; when there was none (everything due at its limit), it no longer walks twice for nothing.
     claimFunction(s),
     // 11: two indexes fewer for every publish and claim to write. Purge finds a message's unfinished deliveries through
     // deliveries_by_message; deleting an endpoint finds its pending ones through deliveries_due_by_endpoint and its
@@ -450,40 +457,28 @@ export function statements(s: string) {
      * endpoint's advisory lock in due order until $6 are held: a claimer for one delivery holds one endpoint, not every
      * endpoint in sight, and an endpoint locked by another claimer is passed over. The filter sits outside the ordered
      * sub-select (volatile, so never pushed down), so the LIMIT stops the locking. One row: `looked`, the due rows
-     * walked (fewer than $4: nothing further down the queue), and `locked`, the endpoints now held.
+     * walked (fewer than $4: nothing further down the queue); `locked`, the endpoints now held; `first_owner`, the
+     * earliest-due candidate whether locked or not (NULL when there was none: everything due is at its limit or held).
+     * When every candidate was busy, the claim waits for its lock rather than come back empty.
      */
     claimCandidates: `${OWNERS_WALKED(s)}
       SELECT (SELECT count(*)::int FROM walked) AS looked, ARRAY(
         SELECT endpoint_id FROM (SELECT * FROM owners ORDER BY first_due, endpoint_id) ordered
         WHERE pg_try_advisory_xact_lock(hashtext($5), hashtext(endpoint_id))
         LIMIT $6
-      ) AS locked`,
-
-    /**
-     * Same parameters; used when every candidate was busy: waits for the earliest-due endpoint's lock. Safe from
-     * deadlock because the transaction holds no other lock yet; it turns a busy endpoint into a short queue instead
-     * of an empty claim (and an idle worker).
-     */
-    claimWaitForFirst: `${OWNERS_WALKED(s)}
-      SELECT endpoint_id, pg_advisory_xact_lock(hashtext($5), hashtext(endpoint_id))::text AS waited
-      FROM (SELECT * FROM owners ORDER BY first_due, endpoint_id LIMIT 1) first
-      WHERE $6::int > 0`,
+      ) AS locked, (SELECT endpoint_id FROM owners ORDER BY first_due, endpoint_id LIMIT 1) AS first_owner`,
 
     /**
      * `claimCandidates` endpoint by endpoint, for when a full walk found nothing to lock (the first due deliveries all
      * belong to endpoints at their limit or already held): $1 now, $2 perEndpointLimit, $3 endpoints already held,
-     * $4 lock namespace, $5 endpoints wanted.
+     * $4 lock namespace, $5 endpoints wanted. One row: `locked` and `first_owner`, as in `claimCandidates`.
      */
     claimCandidatesByEndpoint: `${OWNERS_BY_ENDPOINT(s)}
-      SELECT endpoint_id FROM (SELECT * FROM owners ORDER BY first_due, endpoint_id) ordered
-      WHERE pg_try_advisory_xact_lock(hashtext($4), hashtext(endpoint_id))
-      LIMIT $5`,
-
-    /** `claimWaitForFirst` endpoint by endpoint; parameters as `claimCandidatesByEndpoint`. */
-    claimWaitForFirstByEndpoint: `${OWNERS_BY_ENDPOINT(s)}
-      SELECT endpoint_id, pg_advisory_xact_lock(hashtext($4), hashtext(endpoint_id))::text AS waited
-      FROM (SELECT * FROM owners ORDER BY first_due, endpoint_id LIMIT 1) first
-      WHERE $5::int > 0`,
+      SELECT ARRAY(
+        SELECT endpoint_id FROM (SELECT * FROM owners ORDER BY first_due, endpoint_id) ordered
+        WHERE pg_try_advisory_xact_lock(hashtext($4), hashtext(endpoint_id))
+        LIMIT $5
+      ) AS locked, (SELECT endpoint_id FROM owners ORDER BY first_due, endpoint_id LIMIT 1) AS first_owner`,
 
     /**
      * $1 now, $2 owner, $3 lease expiry, $4 remaining limit, $5 perEndpointLimit, $6 endpoints whose lock we hold.

@@ -115,7 +115,7 @@ describe(`query plans at ${ROWS.toLocaleString('en-US')} deliveries`, () => {
 
   it('claims within per-endpoint limits through partial indexes', async () => {
     expect(seqScans(await plan(sql.claimCandidates, [now, 5, ['ep_1', 'ep_2'], 200, 'plans:claim', 16]))).toEqual([]);
-    expect(seqScans(await plan(sql.claimWaitForFirst, [now, 5, [], 200, 'plans:claim', 16]))).toEqual([]);
+    expect(seqScans(await plan(sql.claimCandidatesByEndpoint, [now, 5, ['ep_1', 'ep_2'], 'plans:claim', 16]))).toEqual([]);
     const endpoints = Array.from({ length: 20 }, (_, i) => `ep_${i * 10}`);
     const nodes = await plan(sql.claimWithinLimits, [now, 'w1', now + 30_000, 50, 5, endpoints]);
     expect(seqScans(nodes)).toEqual([]);
@@ -311,5 +311,38 @@ describe('the claim past an endpoint at its limit with a deep due backlog', () =
       .reduce((total, n) => total + ((n['Actual Rows'] ?? 0) + (n['Rows Removed by Filter'] ?? 0)) * (n['Actual Loops'] ?? 1), 0);
     expect(read).toBeGreaterThan(0);
     expect(read).toBeLessThan(BACKLOG / 10);
+  });
+});
+
+describe('a claim when everything due is at its limit', () => {
+  // One endpoint at its limit with a backlog behind it, nothing else due: the claim comes back empty. It used to walk
+  // the due queue twice and go endpoint by endpoint twice (the second time of each to find an endpoint to wait for).
+  const saturated = freshSchemaName('plans_saturated');
+
+  beforeAll(async () => {
+    await (await createPostgresStore({ connectionString: DATABASE_URL, schema: saturated })).close();
+    const s = `"${saturated}"`;
+    await client.query(`INSERT INTO ${s}.messages (id, tenant, type, created_at, data) VALUES ('msg_0', 'acme', 't', ${T0}, '{}'::json)`);
+    await client.query(`
+      INSERT INTO ${s}.deliveries (id, tenant, message_id, endpoint_id, status, attempt_count, next_attempt_at,
+        lease_owner, lease_expires_at, created_at, updated_at)
+      SELECT 'dlv_' || lpad(i::text, 5, '0'), 'acme', 'msg_0', 'ep_full', 'pending', 0, ${T0} + i,
+        CASE WHEN i < 2 THEN 'w0' END, CASE WHEN i < 2 THEN ${T0} + 600000 END, ${T0}, ${T0}
+      FROM generate_series(0, 999) AS i`);
+    await client.query(`ANALYZE ${s}.deliveries`);
+  });
+
+  afterAll(async () => {
+    await dropSchema(saturated);
+  });
+
+  it('comes back empty after one walk and one look endpoint by endpoint', async () => {
+    const now = T0 + 2_000;
+    const nodes = await nestedPlans(statements(`"${saturated}"`).claimDueLimited, [now, 'w1', now + 60_000, 4, 2, `${saturated}:claim`]);
+    expect(seqScans(nodes)).toEqual([]);
+    const walks = nodes.filter((n) => n['Index Name'] === 'deliveries_due');
+    expect(walks).toHaveLength(1);
+    const { rows } = await client.query(`SELECT count(*)::int AS n FROM "${saturated}".deliveries WHERE lease_owner = 'w1'`);
+    expect(rows[0].n).toBe(0);
   });
 });

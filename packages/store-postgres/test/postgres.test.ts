@@ -146,6 +146,36 @@ describe('migrations', () => {
     await store.close();
   });
 
+  it('waits for a busy endpoint another claimer holds, then claims, rather than come back empty', async () => {
+    const schema = schemaFor('claim_wait');
+    const store = await createPostgresStore({ connectionString: DATABASE_URL, schema });
+    await store.createMessage({
+      message: { id: 'm_busy', tenant: 'acme', type: 't', data: {}, createdAt: T0 },
+      deliveries: deliveriesFor('m_busy', ['ep_busy'], 2),
+    });
+    // Another claimer mid-claim: it holds the endpoint's claim lock until its transaction ends.
+    const other = await admin.connect();
+    await other.query('BEGIN');
+    await other.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [`${schema}:claim`, 'ep_busy']);
+    let settled = false;
+    const claim = store.claimDue({ now: T0 + 100, owner: 'w', leaseMs: 60_000, limit: 2, perEndpointLimit: 4 }).finally(() => {
+      settled = true;
+    });
+    await until(async () => {
+      const { rows } = await admin.query(
+        `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+         WHERE l.locktype = 'advisory' AND NOT l.granted AND a.application_name = $1`,
+        [`hookline:${schema}`],
+      );
+      return rows[0].n === 1;
+    });
+    expect(settled).toBe(false);
+    await other.query('COMMIT');
+    other.release();
+    expect((await claim).map((d) => d.id).sort()).toEqual(['dlv_m_busy_ep_busy_0', 'dlv_m_busy_ep_busy_1']);
+    await store.close();
+  });
+
   it('keeps each schema apart: a store sees only its own tables', async () => {
     const [a, b] = [schemaFor('iso_a'), schemaFor('iso_b')];
     const storeA = await createPostgresStore({ connectionString: DATABASE_URL, schema: a });
