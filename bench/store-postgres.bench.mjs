@@ -344,35 +344,50 @@ async function endToEnd() {
     return finished;
   };
   /**
-   * One contender with its worker processes running: a warm-up round (connections open, code compiled; a worker is a
-   * long-running process), then three measured rounds of `DELIVERIES`, each published by `publishRun` and timed to the
-   * last arrival. Returns the median rate; prints CPU per delivery over the three rounds.
+   * Contenders with their worker processes running, measured in turns: a warm-up round each (connections open, code
+   * compiled; a worker is a long-running process), then `ROUNDS` rounds of `DELIVERIES`, the contenders taking turns
+   * within each, so a machine that slows down mid-run weighs on both alike. A round is published by the contender's
+   * `run` and timed to the last arrival. Returns each contender's median rate; prints its CPU per delivery over its rounds.
    */
-  const measureContender = async (label, workerChildren, publishRun, postgresApplication, tail) => {
-    let arrived = arrivalOf(WARM_UP);
-    await publishRun(WARM_UP);
-    await arrived;
-    const workersBefore = await workerStats(workerChildren);
-    const postgresBefore = await postgresCpu(postgresApplication);
-    const publisherBefore = process.cpuUsage();
-    const rates = [];
-    const phases = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      arrived = arrivalOf(DELIVERIES);
-      const start = now();
-      await publishRun(DELIVERIES);
-      const publishedAt = now();
-      const lastAt = (await arrived).done;
-      rates.push((DELIVERIES * 1000) / (lastAt - start));
-      phases.push(`${Math.round(publishedAt - start)} / ${Math.round(lastAt - publishedAt)}`);
+  const measureInTurns = async (contenders) => {
+    for (const contender of contenders) {
+      const arrived = arrivalOf(WARM_UP);
+      await contender.run(WARM_UP);
+      await arrived;
+      contender.rates = [];
+      contender.phases = [];
+      contender.cost = { cpuMs: 0, systemMs: 0, queries: 0, publisherMs: 0, backends: 0, walWriter: 0 };
     }
-    const publisherCpu = process.cpuUsage(publisherBefore);
-    printCost(label, DELIVERIES * ROUNDS, {
-      workersBefore, workersAfter: await workerStats(workerChildren),
-      publisherMs: (publisherCpu.user + publisherCpu.system) / 1000, postgres: cpuSince(postgresBefore, await postgresCpu(postgresApplication)),
-    });
-    console.log(`(${label}: ${rates.map((r) => Math.round(r).toLocaleString('en-US')).join(', ')}/s; publishing took / ${tail} after, ms: ${phases.join(', ')})`);
-    return rates.sort((a, b) => a - b)[Math.floor(rates.length / 2)];
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const contender of contenders) {
+        const workersBefore = await workerStats(contender.children);
+        const postgresBefore = await postgresCpu(contender.postgresApplication);
+        const publisherBefore = process.cpuUsage();
+        const arrived = arrivalOf(DELIVERIES);
+        const start = now();
+        await contender.run(DELIVERIES);
+        const publishedAt = now();
+        const lastAt = (await arrived).done;
+        const publisherCpu = process.cpuUsage(publisherBefore);
+        const workersAfter = await workerStats(contender.children);
+        const postgres = cpuSince(postgresBefore, await postgresCpu(contender.postgresApplication));
+        const sum = (list, key) => list.reduce((total, item) => total + item[key], 0);
+        for (const key of ['cpuMs', 'systemMs', 'queries']) contender.cost[key] += sum(workersAfter, key) - sum(workersBefore, key);
+        contender.cost.publisherMs += (publisherCpu.user + publisherCpu.system) / 1000;
+        contender.cost.backends += postgres.backends;
+        contender.cost.walWriter += postgres.walWriter;
+        contender.rates.push((DELIVERIES * 1000) / (lastAt - start));
+        contender.phases.push(`${Math.round(publishedAt - start)} / ${Math.round(lastAt - publishedAt)}`);
+      }
+    }
+    for (const { label, cost, rates, phases, tail } of contenders) {
+      printCost(label, DELIVERIES * ROUNDS, {
+        workersBefore: [{ cpuMs: 0, systemMs: 0, queries: 0 }], workersAfter: [cost],
+        publisherMs: cost.publisherMs, postgres: { backends: cost.backends, walWriter: cost.walWriter },
+      });
+      console.log(`(${label}: ${rates.map((r) => Math.round(r).toLocaleString('en-US')).join(', ')}/s; publishing took / ${tail} after, ms: ${phases.join(', ')})`);
+    }
+    return contenders.map(({ rates }) => [...rates].sort((a, b) => a - b)[Math.floor(rates.length / 2)]);
   };
   const schema = schemaName();
   const bossSchema = schemaName();
@@ -404,20 +419,40 @@ async function endToEnd() {
     for (let i = 0; i < ENDPOINTS; i++) {
       await publisher.createEndpoint({ name: `bench ${i}`, url, triggers: [`bench.${i}`], auth: { type: 'standard-webhooks' } });
     }
+    const publishRun = (count) => lanes(count, (n) => publisher.publish({ type: `bench.${n % ENDPOINTS}`, data: EVENT_DATA }));
+    // pg-boss: send the same number of jobs from this process, worked in the same number of worker processes.
+    const { default: PgBoss } = await import('pg-boss');
+    const boss = new PgBoss({ connectionString: DATABASE_URL, schema: bossSchema, supervise: false, schedule: false });
+    boss.on('error', () => {});
+    await boss.start();
+    await boss.createQueue('deliveries');
+    let job = 0;
+    const sendRun = (count) => lanes(count, (n) => {
+      const id = `job_${job++}`;
+      return boss.send('deliveries', { id, body: { version: 'v1', webhookId: id, event: `bench.${n % ENDPOINTS}`, payload: EVENT_DATA } });
+    });
+
     for (const workers of [1, 2]) {
-      const spawned = Array.from({ length: workers }, () => spawnRole('--hookline-worker', { schema, secretKey }));
+      const plural = workers > 1 ? 's' : '';
+      const hooklineWorkers = Array.from({ length: workers }, () => spawnRole('--hookline-worker', { schema, secretKey }));
+      const bossWorkers = Array.from({ length: workers }, () => spawnRole('--pgboss-worker', { schema: bossSchema, url }));
+      const spawned = [...hooklineWorkers, ...bossWorkers];
       children.push(...spawned.map((s) => s.child));
       await Promise.all(spawned.map((s) => s.ready));
-      for (const s of spawned) s.child.send('start');
-      const publishRun = (count) => lanes(count, (n) => publisher.publish({ type: `bench.${n % ENDPOINTS}`, data: EVENT_DATA }));
-      const label = `hookline, ${workers} worker${workers > 1 ? 's' : ''}`;
-      const rate = await measureContender(label, spawned.map((s) => s.child), publishRun, `%${schema}`, 'the last delivery came');
-      rows.push({ name: `hookline postgres, ${workers} worker process${workers > 1 ? 'es' : ''}`, value: rate });
+      for (const s of hooklineWorkers) s.child.send('start');
+      const [hooklineRate, bossRate] = await measureInTurns([
+        { label: `hookline, ${workers} worker${plural}`, children: hooklineWorkers.map((s) => s.child), run: publishRun, postgresApplication: `%${schema}`, tail: 'the last delivery came' },
+        { label: `pg-boss, ${workers} worker${plural}`, children: bossWorkers.map((s) => s.child), run: sendRun, postgresApplication: 'pgboss', tail: 'the last job was worked' },
+      ]);
+      rows.push({ name: `hookline postgres, ${workers} worker process${workers > 1 ? 'es' : ''}`, value: hooklineRate });
+      rows.push({ name: `pg-boss, ${workers} worker process${workers > 1 ? 'es' : ''}`, value: bossRate });
+      for (const s of bossWorkers) s.child.disconnect();
+      await Promise.all(bossWorkers.map((s) => new Promise((resolve) => s.child.once('exit', resolve))));
       if (workers === 2) {
-        // Latency at a steady 200 events per second, both workers running.
+        // Latency at a steady 200 events per second, both hookline workers running (pg-boss's stopped).
         const events = 1_000;
         const published = new Map();
-        const steadyWorkersBefore = await workerStats(spawned.map((s) => s.child));
+        const steadyWorkersBefore = await workerStats(hooklineWorkers.map((s) => s.child));
         const steadyPostgresBefore = await postgresCpu(`%${schema}`);
         const steadyPublisherBefore = process.cpuUsage();
         const tracked = arrivalOf(events, true);
@@ -435,7 +470,7 @@ async function endToEnd() {
         const steadyPublisherCpu = process.cpuUsage(steadyPublisherBefore);
         // Each operation costs more at a low rate (no batching, every wake-up its own); the round trips are what scale.
         printCost('steady 200/s, 2 workers', events, {
-          workersBefore: steadyWorkersBefore, workersAfter: await workerStats(spawned.map((s) => s.child)),
+          workersBefore: steadyWorkersBefore, workersAfter: await workerStats(hooklineWorkers.map((s) => s.child)),
           publisherMs: (steadyPublisherCpu.user + steadyPublisherCpu.system) / 1000, postgres: cpuSince(steadyPostgresBefore, await postgresCpu(`%${schema}`)),
         });
         const latencies = arrivals.map(([id, at]) => at - published.get(id)).filter(Number.isFinite).sort((a, b) => a - b);
@@ -443,32 +478,10 @@ async function endToEnd() {
         console.log(`\n## Publish to delivered at a steady ${Math.round(rate)} events/s (2 worker processes, ${latencies.length} events)`);
         console.log(`p50 ${percentile(latencies, 50).toFixed(1)} ms   p95 ${percentile(latencies, 95).toFixed(1)} ms   p99 ${percentile(latencies, 99).toFixed(1)} ms   (target p95 < 25 ms: ${percentile(latencies, 95) < 25 ? 'PASS' : 'MISS'})`);
       }
-      for (const s of spawned) s.child.disconnect();
-      await Promise.all(spawned.map((s) => new Promise((resolve) => s.child.once('exit', resolve))));
+      for (const s of hooklineWorkers) s.child.disconnect();
+      await Promise.all(hooklineWorkers.map((s) => new Promise((resolve) => s.child.once('exit', resolve))));
     }
     await store.close();
-
-    // pg-boss: send the same number of jobs from this process, work them in one and then two worker processes.
-    const { default: PgBoss } = await import('pg-boss');
-    const boss = new PgBoss({ connectionString: DATABASE_URL, schema: bossSchema, supervise: false, schedule: false });
-    boss.on('error', () => {});
-    await boss.start();
-    await boss.createQueue('deliveries');
-    let job = 0;
-    for (const workers of [1, 2]) {
-      const spawned = Array.from({ length: workers }, () => spawnRole('--pgboss-worker', { schema: bossSchema, url }));
-      children.push(...spawned.map((s) => s.child));
-      await Promise.all(spawned.map((s) => s.ready));
-      const sendRun = (count) => lanes(count, (n) => {
-        const id = `job_${job++}`;
-        return boss.send('deliveries', { id, body: { version: 'v1', webhookId: id, event: `bench.${n % ENDPOINTS}`, payload: EVENT_DATA } });
-      });
-      const label = `pg-boss, ${workers} worker${workers > 1 ? 's' : ''}`;
-      const rate = await measureContender(label, spawned.map((s) => s.child), sendRun, 'pgboss', 'the last job was worked');
-      rows.push({ name: `pg-boss, ${workers} worker process${workers > 1 ? 'es' : ''}`, value: rate });
-      for (const s of spawned) s.child.disconnect();
-      await Promise.all(spawned.map((s) => new Promise((resolve) => s.child.once('exit', resolve))));
-    }
     await boss.stop({ graceful: false, wait: true });
   } finally {
     for (const child of children) if (child.connected) child.disconnect();
@@ -476,7 +489,7 @@ async function endToEnd() {
     await dropSchema(schema);
     await dropSchema(bossSchema);
   }
-  report(`End to end: ${DELIVERIES.toLocaleString("en-US")} events published and delivered to a local receiver (1 KiB, ${CONCURRENCY} in flight per process; warmed up, median of ${ROUNDS} rounds)`, rows, {
+  report(`End to end: ${DELIVERIES.toLocaleString("en-US")} events published and delivered to a local receiver (1 KiB, ${CONCURRENCY} in flight per process; warmed up, median of ${ROUNDS} rounds taken in turns)`, rows, {
     unit: 'deliveries/s',
     targets: {
       'hookline postgres, 1 worker process': { against: 'bare keep-alive POST loop', atLeast: 0.3 },
