@@ -276,6 +276,29 @@ function claimNextFunction(s: string): string {
 }
 
 /**
+ * Migration 12: a worker's batch of finished sends and its next claim in one call and one transaction. The finishes
+ * run first, so the leases they free count as free to the claim that follows, which takes them back before another
+ * worker can race it for them (that race left the loser with an empty claim). Returns one row with `finished` (the
+ * deliveries whose lease still held), then the claim's rows as `claim_due_next` returns them.
+ */
+function finishThenClaimFunction(s: string): string {
+  return `
+    CREATE FUNCTION ${s}.finish_then_claim(p_ids text[], p_tenants text[], p_endpoints text[], p_messages text[],
+      p_deliveries text[], p_started bigint[], p_records json[], p_statuses text[], p_next bigint[], p_errors text[],
+      p_finished bigint[], p_owners text[], p_now bigint, p_owner text, p_lease_expires_at bigint, p_limit int,
+      p_per_endpoint int, p_lock text)
+    RETURNS TABLE (delivery json, message json, endpoint json, next_due bigint, finished text[]) LANGUAGE plpgsql VOLATILE AS $fn$
+    BEGIN
+      RETURN QUERY SELECT NULL::json, NULL::json, NULL::json, NULL::bigint, ${s}.finish_attempts(p_ids, p_tenants, p_endpoints,
+        p_messages, p_deliveries, p_started, p_records, p_statuses, p_next, p_errors, p_finished, p_owners);
+      RETURN QUERY SELECT c.delivery, c.message, c.endpoint, c.next_due, NULL::text[]
+        FROM ${s}.claim_due_next(p_now, p_owner, p_lease_expires_at, p_limit, p_per_endpoint, p_lock) c;
+    END
+    $fn$;
+    `;
+}
+
+/**
  * The next-due read as a server-side function (migration 5), for the same reason as the claim: planned once per
  * session, with sequential and bitmap scans off. On a table without statistics the planner otherwise answered it by
  * reading every pending delivery (a bitmap over the pending partial indexes) instead of walking `deliveries_due` to
@@ -434,6 +457,7 @@ export function migrations(s: string): string[] {
     DROP INDEX ${s}.deliveries_unfinished_by_message;
     CREATE INDEX deliveries_awaiting_by_endpoint ON ${s}.deliveries (endpoint_id) WHERE status = 'awaiting_callback';
     `,
+    finishThenClaimFunction(s),
   ];
 }
 
@@ -573,6 +597,9 @@ export function statements(s: string) {
     claimDueLimited: `SELECT * FROM ${s}.claim_due($1, $2, $3, $4, $5, $6)`,
     /** As `claimDueLimited`, then, when short, one row with only `next_due` set (migration 9). */
     claimDueNext: `SELECT * FROM ${s}.claim_due_next($1, $2, $3, $4, $5, $6)`,
+    /** `finishAttemptsCall`'s twelve parameters, then `claimDueNext`'s six as $13 to $18 (migration 12). */
+    finishThenClaim: `SELECT * FROM ${s}.finish_then_claim($1, $2, $3, $4, $5, $6, ${JSON_LIST('$7')}, $8, $9, $10, $11, $12,
+      $13, $14, $15, $16, $17, $18)`,
 
     /** $1 message ids, $2 endpoint ids: what the claimed deliveries' sends need, read in the claim's transaction. */
     claimContext: `

@@ -2,7 +2,8 @@ import pg from 'pg';
 import { HooklineError, isHooklineError } from '@hookline/errors';
 import { decodeCursor, pageLimit, toPage } from '@hookline/store';
 import type {
-  AttemptQuery, AttemptRecord, CallbackAnswerResult, CallbackRecord, ClaimOptions, ClaimWithNext, DeliveryOutcome, DeliveryRecord,
+  FinishInput, FinishThenClaim,
+  AttemptQuery, AttemptRecord, CallbackAnswerResult, CallbackRecord, ClaimOptions, ClaimWithNext, DeliveryRecord,
   DeliveryStatus, DeliveryStore, EndpointRecord, ExpireCallbacksOptions, InboundSourceRecord, JsonValue, MessageRecord, Page, PageQuery,
 } from '@hookline/store';
 import { SCHEMA_NAME, migrations, statements, type Statements } from './sql.js';
@@ -42,7 +43,7 @@ interface PendingCreate {
 }
 
 interface PendingFinish {
-  input: { owner: string; attempt: AttemptRecord; outcome: DeliveryOutcome };
+  input: FinishInput;
   resolve: (held: boolean) => void;
   reject: (error: unknown) => void;
 }
@@ -159,6 +160,17 @@ function json(value: unknown): string {
  */
 function jsonList(texts: Array<string | undefined>): string {
   return texts.map((text) => text ?? '').join('\u001e');
+}
+
+/** `finish_attempts`'s twelve parameters for a batch of finishes (`finishAttemptsCall`, `finishThenClaim`). */
+function finishColumns(finishes: FinishInput[]): unknown[] {
+  const column = (pick: (input: FinishInput) => unknown) => finishes.map((f) => pick(f) ?? null);
+  return [
+    column((f) => f.attempt.id), column((f) => f.attempt.tenant), column((f) => f.attempt.endpointId),
+    column((f) => f.attempt.messageId), column((f) => f.attempt.deliveryId), column((f) => f.attempt.startedAt),
+    jsonList(finishes.map((f) => json(f.attempt))), column((f) => f.outcome.status), column((f) => f.outcome.nextAttemptAt),
+    column((f) => f.outcome.lastError), column((f) => f.attempt.startedAt + f.attempt.durationMs), column((f) => f.owner),
+  ];
 }
 
 /**
@@ -484,6 +496,11 @@ export class PostgresStore implements DeliveryStore {
       withNext ? this.#sql.claimDueNext : this.#sql.claimDueLimited,
       [now, owner, now + leaseMs, limit, perEndpointLimit, `${this.schema}:claim`], withNext ? 'claim-next' : 'claim',
     );
+    return this.#readClaim(rows, withNext, writes);
+  }
+
+  /** A claim's rows: each claimed delivery with its message and endpoint, then (`withNext`, short) the next due time. */
+  #readClaim(rows: Row[], withNext: boolean, writes: number): ClaimWithNext {
     const taken = withNext ? rows.filter((row) => row.delivery !== null) : rows;
     const claimed = taken.map((row) => toDelivery(row.delivery as Row));
     this.#keepPrefetched(claimed, taken.map((row) => row.message as Row | null), taken.map((row) => row.endpoint as EndpointRecord | null), writes);
@@ -517,7 +534,7 @@ export class PostgresStore implements DeliveryStore {
    * statement, one round trip and one commit; each promise still resolves after that commit with its own result. If
    * the batch fails for anything but a lost connection, each finish is retried alone, so one bad finish fails alone.
    */
-  finishAttempt(input: { owner: string; attempt: AttemptRecord; outcome: DeliveryOutcome }): Promise<boolean> {
+  finishAttempt(input: FinishInput): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
       this.#finishQueue.push({ input, resolve, reject });
       if (this.#finishQueue.length === 1) setImmediate(() => void this.#flushFinishes());
@@ -554,15 +571,9 @@ export class PostgresStore implements DeliveryStore {
       await this.#finishOne(only.input).then(only.resolve, only.reject);
       return;
     }
-    const column = (pick: (input: PendingFinish['input']) => unknown) => batch.map((p) => pick(p.input) ?? null);
     let finished: Set<string>;
     try {
-      const { rows } = await this.#query(this.#sql.finishAttemptsCall, [
-        column((i) => i.attempt.id), column((i) => i.attempt.tenant), column((i) => i.attempt.endpointId),
-        column((i) => i.attempt.messageId), column((i) => i.attempt.deliveryId), column((i) => i.attempt.startedAt),
-        jsonList(batch.map((p) => json(p.input.attempt))), column((i) => i.outcome.status), column((i) => i.outcome.nextAttemptAt),
-        column((i) => i.outcome.lastError), column((i) => i.attempt.startedAt + i.attempt.durationMs), column((i) => i.owner),
-      ], 'finish-batch');
+      const { rows } = await this.#query(this.#sql.finishAttemptsCall, finishColumns(batch.map((p) => p.input)), 'finish-batch');
       finished = new Set((rows[0]?.ids as string[] | null) ?? []);
     } catch (error) {
       if (isHooklineError(error) && error.code === 'store_unavailable') {
@@ -575,7 +586,38 @@ export class PostgresStore implements DeliveryStore {
     for (const pending of batch) pending.resolve(finished.has(pending.input.attempt.deliveryId as string));
   }
 
-  async #finishOne(input: { owner: string; attempt: AttemptRecord; outcome: DeliveryOutcome }): Promise<boolean> {
+  /**
+   * The finishes and the claim in one call (`finish_then_claim`, migration 12). A batch naming one delivery or attempt
+   * twice (both would look finished), or a call that fails for any reason but an unreachable server (say, one bad
+   * record), goes the long way: each finish as `finishAttempt` (batched, a bad record isolated), then the claim.
+   */
+  async finishThenClaim(finishes: FinishInput[], options: ClaimOptions): Promise<FinishThenClaim> {
+    const apart = async (): Promise<FinishThenClaim> => {
+      const held = await Promise.all(finishes.map((finish) => this.finishAttempt(finish)));
+      return { held, claim: await this.claimDueWithNext(options) };
+    };
+    const deliveries = new Set(finishes.map((f) => f.attempt.deliveryId));
+    const attempts = new Set(finishes.map((f) => f.attempt.id));
+    if (finishes.length === 0 || deliveries.size < finishes.length || attempts.size < finishes.length) return apart();
+    const { now, owner, leaseMs, limit, perEndpointLimit } = options;
+    const writes = this.#endpointWrites;
+    let rows: Row[];
+    try {
+      ({ rows } = await this.#query(this.#sql.finishThenClaim, [
+        ...finishColumns(finishes), now, owner, now + leaseMs, limit, perEndpointLimit, `${this.schema}:claim`,
+      ], 'finish-claim'));
+    } catch (error) {
+      if (isHooklineError(error) && error.code === 'store_unavailable') throw error;
+      return apart();
+    }
+    const finished = new Set((rows[0]?.finished as string[] | null) ?? []);
+    return {
+      held: finishes.map((f) => finished.has(f.attempt.deliveryId as string)),
+      claim: this.#readClaim(rows.slice(1), true, writes),
+    };
+  }
+
+  async #finishOne(input: FinishInput): Promise<boolean> {
     const { owner, attempt, outcome } = input;
     // One statement: the attempt is recorded whether or not the lease still holds, atomically with the outcome.
     const { rows } = await this.#query(this.#sql.finishAttempt, [

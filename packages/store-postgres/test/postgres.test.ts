@@ -176,6 +176,48 @@ describe('migrations', () => {
     await store.close();
   });
 
+  it('finishes then claims in one call: the room a finish frees goes to the claim that comes with it', async () => {
+    const schema = schemaFor('finish_claim');
+    const store = await createPostgresStore({ connectionString: DATABASE_URL, schema });
+    await store.createMessage({
+      message: { id: 'm_fc', tenant: 'acme', type: 't', data: {}, createdAt: T0 },
+      deliveries: deliveriesFor('m_fc', ['ep_a'], 3),
+    });
+    const options = { now: T0 + 100, owner: 'w', leaseMs: 60_000, limit: 5, perEndpointLimit: 1 };
+    const [first] = await store.claimDue(options);
+    const finished = (deliveryId: string, attemptId: string) => ({
+      owner: 'w',
+      attempt: {
+        id: attemptId, tenant: 'acme', endpointId: 'ep_a', deliveryId, messageId: 'm_fc', number: 1, trigger: 'scheduled' as const,
+        request: { method: 'POST', url: 'https://example.com/hook', headers: {}, body: '{}' }, durationMs: 3, startedAt: T0 + 100,
+        succeeded: true,
+      },
+      outcome: { status: 'succeeded' as const },
+    });
+    // Round trips: every query any client sends (the pool's and the wake-up listener's), for this call only.
+    let queries = 0;
+    const original = pg.Client.prototype.query;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      queries += 1;
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof original;
+    // The endpoint's one slot is taken: alone, a claim would find nothing.
+    const result = await store.finishThenClaim([finished(first!.id, 'att_1')], { ...options, now: T0 + 200 }).finally(() => {
+      pg.Client.prototype.query = original;
+    });
+    expect(queries).toBe(1);
+    expect(result.held).toEqual([true]);
+    expect(result.claim.deliveries.map((d) => d.id)).toEqual(['dlv_m_fc_ep_a_1']);
+    expect(result.claim.nextDueAt).toBe(T0 + 2);
+    expect((await store.getDelivery(first!.id))?.status).toBe('succeeded');
+    // One delivery twice in a batch goes the long way: the second finish finds its lease gone.
+    const second = result.claim.deliveries[0]!;
+    const twice = await store.finishThenClaim([finished(second.id, 'att_2'), finished(second.id, 'att_3')], { ...options, now: T0 + 300 });
+    expect(twice.held).toEqual([true, false]);
+    expect(twice.claim.deliveries.map((d) => d.id)).toEqual(['dlv_m_fc_ep_a_2']);
+    await store.close();
+  });
+
   it('keeps each schema apart: a store sees only its own tables', async () => {
     const [a, b] = [schemaFor('iso_a'), schemaFor('iso_b')];
     const storeA = await createPostgresStore({ connectionString: DATABASE_URL, schema: a });

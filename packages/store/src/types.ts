@@ -153,6 +153,20 @@ export interface ClaimOptions {
   perEndpointLimit?: number;
 }
 
+/** One finished send, as {@link DeliveryStore.finishAttempt} takes it. */
+export interface FinishInput {
+  owner: string;
+  attempt: AttemptRecord;
+  outcome: DeliveryOutcome;
+}
+
+/** What {@link DeliveryStore.finishThenClaim} returns. */
+export interface FinishThenClaim {
+  /** For each finish, in order: what `finishAttempt` would have answered (the lease still held). */
+  held: boolean[];
+  claim: ClaimWithNext;
+}
+
 /** What {@link DeliveryStore.claimDueWithNext} returns. */
 export interface ClaimWithNext {
   deliveries: DeliveryRecord[];
@@ -260,7 +274,14 @@ export interface DeliveryStore {
    * in one transaction. Returns false (attempt still recorded, delivery untouched) when the lease was lost.
    * Applying the outcome adds one to `attemptCount` and sets `updatedAt` to `attempt.startedAt + attempt.durationMs`.
    */
-  finishAttempt(input: { owner: string; attempt: AttemptRecord; outcome: DeliveryOutcome }): Promise<boolean>;
+  finishAttempt(input: FinishInput): Promise<boolean>;
+  /**
+   * Optional: `finishAttempt` for each of `finishes`, then `claimDueWithNext(claim)`, as one call and one
+   * transaction, the finishes first: the leases they free count as free to the claim. For a store each call of which
+   * is a round trip to a server many workers share (Postgres): a worker hands back finished leases and takes the room
+   * they free in one round trip, before another worker can race it for that room. If it fails, none of it happened.
+   */
+  finishThenClaim?(finishes: FinishInput[], claim: ClaimOptions): Promise<FinishThenClaim>;
   /** Sets a delivery's status outside a lease (callback answered, endpoint disabled); clears any lease. */
   setDeliveryStatus(id: string, status: DeliveryStatus, now: number): Promise<void>;
   /**
