@@ -3,8 +3,8 @@ import { HooklineError, isHooklineError } from '@hookline/errors';
 import { compileMatcher, compileTrigger } from '@hookline/matcher';
 import { eventCatalog, validate } from '@hookline/schemas';
 import type {
-  AttemptRecord, CallbackRecord, ClaimWithNext, DeliveryOutcome, DeliveryRecord, DeliveryStore, EndpointRecord, JsonValue,
-  MessageRecord, Page, PageQuery,
+  AttemptRecord, CallbackRecord, ClaimWithNext, DeliveryOutcome, DeliveryRecord, DeliveryStore, EndpointRecord, FinishInput,
+  FinishThenClaim, JsonValue, MessageRecord, Page, PageQuery,
 } from '@hookline/store';
 import type {
   CallbackAnswer, Dispatcher, Endpoint, EndpointInput, OperationalEvent, PublishInput, PublishResult,
@@ -123,6 +123,8 @@ interface Held {
   leasedAt: number;
   /** False once a renewal found the lease gone. */
   held: boolean;
+  /** Its finish went to the store with a claim for the room it freed (`finishThenClaim`): no claim after the send. */
+  claimedAlong?: boolean;
 }
 
 /**
@@ -413,6 +415,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
    * finished sends do not claim at all; a store wake, that time or the poll does.
    */
   let shortClaim: { held: number; finished: number; quiet?: { nextDueAt: number | undefined } } | undefined;
+  /** Finished sends' outcomes waiting for the end of this event-loop turn, to go to the store together (`finish`). */
+  let finishing: Array<{ input: FinishInput; resolve: (held: boolean) => void; reject: (error: unknown) => void }> = [];
   /** Leases this process holds at most: sends in flight plus deliveries queued for a send slot. */
   const capacity = concurrency + prefetch;
   /** After a send, claim once this much room is free: with a queue ahead, half of it; without one, a quarter of the slots. */
@@ -460,19 +464,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           const claim: ClaimWithNext = store.claimDueWithNext === undefined
             ? { deliveries: await store.claimDue(options) }
             : await store.claimDueWithNext(options);
-          const claimed = claim.deliveries;
           if (!running) {
-            // stop() began while claiming: hand these straight back rather than start sends it will not wait for.
-            await Promise.all(claimed.map((delivery) => store.releaseLease(delivery.id, workerId)));
+            await releaseClaimed(claim.deliveries);
             break;
           }
-          for (const delivery of claimed) track(delivery);
-          shortClaim = claimed.length < limit ? { held: inFlight.size, finished: 0 } : undefined;
-          // Nothing held back (nothing unleased was due): the next work comes with a wake, a due time or the poll.
-          if (shortClaim !== undefined && reportsNext && (claim.nextDueAt === undefined || claim.nextDueAt > lastClaimAt)) {
-            shortClaim.quiet = { nextDueAt: claim.nextDueAt };
-          }
-          if (claimed.length < limit) {
+          if (takeClaim(claim, limit, reportsNext)) {
             drained = true;
             break;
           }
@@ -488,7 +484,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     } finally {
       pumping = false;
     }
-    if (pumpAgain && running) void pump();
+    if (finishing.length > 0) void flushFinishes();
+    else if (pumpAgain && running) void pump();
   }
 
   /** Sleeps until the next delivery is due, at most the poll interval (other processes publish too). */
@@ -526,6 +523,80 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       idleTimer = undefined;
       wake();
     }, delay);
+  }
+
+  /** stop() began while claiming: hands these straight back rather than start sends it will not wait for. */
+  async function releaseClaimed(claimed: DeliveryRecord[]): Promise<void> {
+    await Promise.all(claimed.map((delivery) => store.releaseLease(delivery.id, workerId)));
+  }
+
+  /** Tracks what a claim of up to `limit` took and notes whether it came back short; true when it did. */
+  function takeClaim(claim: ClaimWithNext, limit: number, reportsNext: boolean): boolean {
+    const claimed = claim.deliveries;
+    for (const delivery of claimed) track(delivery);
+    shortClaim = claimed.length < limit ? { held: inFlight.size, finished: 0 } : undefined;
+    // Nothing held back (nothing unleased was due): the next work comes with a wake, a due time or the poll.
+    if (shortClaim !== undefined && reportsNext && (claim.nextDueAt === undefined || claim.nextDueAt > lastClaimAt)) {
+      shortClaim.quiet = { nextDueAt: claim.nextDueAt };
+    }
+    return claimed.length < limit;
+  }
+
+  /**
+   * A finished send's outcome, to the store. With `finishThenClaim`, the finishes of one event-loop turn go together,
+   * and with them a claim for the room they free, in one round trip: unless a claim is already under way, the last
+   * one found nothing more to claim (quiet), or the worker is stopping. Otherwise each goes as `finishAttempt`.
+   */
+  function finish(input: FinishInput): Promise<boolean> {
+    if (store.finishThenClaim === undefined) return store.finishAttempt(input);
+    return new Promise((resolve, reject) => {
+      finishing.push({ input, resolve, reject });
+      if (finishing.length === 1) setImmediate(() => void flushFinishes());
+    });
+  }
+
+  async function flushFinishes(): Promise<void> {
+    // A claim under way: these go with the next one, when it is back (see the end of pump).
+    if (pumping && running && shortClaim?.quiet === undefined) return;
+    const batch = finishing;
+    finishing = [];
+    const room = capacity - inFlight.size + batch.length;
+    if (store.finishThenClaim === undefined || !running || pumping || shortClaim?.quiet !== undefined || room < 1) {
+      for (const pending of batch) store.finishAttempt(pending.input).then(pending.resolve, pending.reject);
+      if (pumpAgain && running && !pumping) void pump();
+      return;
+    }
+    pumping = true;
+    try {
+      lastClaimAt = clock.now();
+      const options = { now: lastClaimAt, owner: workerId, leaseMs, limit: room, perEndpointLimit: perEndpointConcurrency };
+      let result: FinishThenClaim;
+      try {
+        result = await store.finishThenClaim(batch.map((pending) => pending.input), options);
+      } catch (error) {
+        for (const pending of batch) pending.reject(error);
+        return;
+      }
+      for (const pending of batch) {
+        const entry = inFlight.get(pending.input.attempt.deliveryId as string);
+        if (entry !== undefined) entry.claimedAlong = true;
+      }
+      batch.forEach((pending, i) => pending.resolve(result.held[i] === true));
+      if (!running) {
+        await releaseClaimed(result.claim.deliveries);
+        return;
+      }
+      if (takeClaim(result.claim, room, true)) await scheduleIdle();
+      else if (idleTimer === undefined) setIdle(pollIntervalMs);
+    } catch (error) {
+      emit({ type: 'worker.error', error });
+      logger.error({ err: describeError(error), workerId }, 'A worker step failed; retrying after the poll interval.');
+      if (running) setIdle(pollIntervalMs);
+    } finally {
+      pumping = false;
+    }
+    if (finishing.length > 0) void flushFinishes();
+    else if (pumpAgain && running) void pump();
   }
 
   /** A claimed delivery: queued for a send slot, sent at once if one is free. */
@@ -589,11 +660,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       emit({ type: 'worker.error', error });
       logger.error({ err: describeError(error), deliveryId: delivery.id }, 'A delivery step failed; its lease will expire and it will be retried.');
     } finally {
-      inFlight.get(delivery.id)?.settle();
+      const entry = inFlight.get(delivery.id);
+      entry?.settle();
       inFlight.delete(delivery.id);
       sending -= 1;
       startSends();
-      afterSend();
+      // Its finish went with a claim for the room it freed: nothing more to claim for it.
+      if (entry?.claimedAlong !== true) afterSend();
     }
   }
 
@@ -715,7 +788,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         ? { status: 'exhausted', lastError: attempt.error?.message }
         : { status: 'pending', nextAttemptAt: next, lastError: attempt.error?.message };
     }
-    const held = await store.finishAttempt({ owner: workerId, attempt, outcome });
+    const held = await finish({ owner: workerId, attempt, outcome });
     if (held && outcome.nextAttemptAt !== undefined) noteDue(outcome.nextAttemptAt);
     if (!held) {
       logger.warn({ deliveryId: delivery.id, workerId }, 'The lease was lost during the send; the attempt is recorded and the delivery left to its new owner.');

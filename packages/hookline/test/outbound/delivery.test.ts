@@ -2,7 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { isHooklineError } from '@hookline/errors';
-import { MemoryStore } from '@hookline/store';
+import { MemoryStore, type DeliveryStore } from '@hookline/store';
 import { nextEvent, setup, startReceiver, tick } from './helpers.js';
 
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
@@ -828,6 +828,57 @@ describe('workers', () => {
     // Reported: one claim per publish, nothing after the send. Not reported: a claim after each send, found empty,
     // then the next due time asked for the idle wait.
     expect(calls).toEqual(reports ? { claims: 5, nextDue: 0 } : { claims: 10, nextDue: 5 });
+  });
+
+  it('with a store that takes finishes and a claim in one call, sends a backlog with about one call per turn of finished sends', async () => {
+    const memory = new MemoryStore();
+    const calls = { finishThenClaim: 0, carried: 0, finishAttempt: 0, claims: 0 };
+    const overrides: Partial<MemoryStore> & Pick<DeliveryStore, 'finishThenClaim'> = {
+      finishThenClaim: async (finishes, claim) => {
+        calls.finishThenClaim += 1;
+        calls.carried += finishes.length;
+        const held: boolean[] = [];
+        for (const finish of finishes) held.push(await memory.finishAttempt(finish));
+        return { held, claim: await memory.claimDueWithNext(claim) };
+      },
+      finishAttempt: async (input) => {
+        calls.finishAttempt += 1;
+        return memory.finishAttempt(input);
+      },
+      claimDueWithNext: async (options) => {
+        calls.claims += 1;
+        return memory.claimDueWithNext(options);
+      },
+    };
+    const store = new Proxy(memory, {
+      get(target, property) {
+        if (property in overrides) return overrides[property as keyof typeof overrides];
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const r = await receiver((_req, res) => setImmediate(() => res.writeHead(200).end()));
+    const { dispatcher } = await setup({ store, concurrency: 8, prefetch: 8, perEndpointConcurrency: 4 });
+    cleanup.push(() => dispatcher.stop());
+    for (let e = 0; e < 4; e++) await dispatcher.createEndpoint({ name: `e${e}`, url: r.url, triggers: [`t.${e}`] });
+    for (let i = 0; i < 96; i++) await dispatcher.publish({ type: `t.${i % 4}`, data: { i } });
+    const all = new Promise<void>((resolve) => {
+      let done = 0;
+      dispatcher.on((event) => {
+        if (event.type === 'delivery.succeeded' && ++done === 96) resolve();
+      });
+    });
+    Object.assign(calls, { finishThenClaim: 0, carried: 0, finishAttempt: 0, claims: 0 });
+    dispatcher.start();
+    await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    expect(r.requests).toHaveLength(96);
+    // Every finish went to the store once, most of them with a claim for the room they freed (the rest at the end,
+    // once a claim had found nothing more to do).
+    expect(calls.carried + calls.finishAttempt).toBe(96);
+    expect(calls.carried).toBeGreaterThanOrEqual(72);
+    // A claim of its own only to start, for finishes that waited on nothing, and the last, empty ones.
+    expect(calls.claims).toBeLessThanOrEqual(6);
+    expect(calls.finishThenClaim).toBeLessThan(96 / 2);
   });
 
   it('answers a store wake-up with whether it has room, so a store that wakes one process per publish can pass it on', async () => {
