@@ -13,6 +13,14 @@ export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,49}$/;
  */
 const JSON_LIST = (param: string) => `string_to_array(${param}::text, chr(30), '')::json[]`;
 
+/**
+ * Which of a finish batch's deliveries ($5) are among `ids` (those whose lease still held), as their 1-based
+ * positions joined by commas: a short text the client splits, instead of an array of ids node-postgres parses one
+ * character at a time (~10 µs per finished delivery).
+ */
+const HELD = (ids: string) =>
+  `array_to_string(ARRAY(SELECT i FROM generate_subscripts($5::text[], 1) AS i WHERE ($5::text[])[i] = ANY (${ids})), ',')`;
+
 const DUE = `status = 'pending' AND next_attempt_at <= $1 AND (lease_expires_at IS NULL OR lease_expires_at <= $1)`;
 
 /** Endpoints with at least $2 live leases (at their limit), as of $1. */
@@ -591,15 +599,18 @@ export function statements(s: string) {
      * attempt is recorded anew then. $7, the attempt records, is one text of JSON texts joined by U+001E (see
      * `jsonList`).
      */
-    finishAttemptsCall: `SELECT ${s}.finish_attempts($1, $2, $3, $4, $5, $6, ${JSON_LIST('$7')}, $8, $9, $10, $11, $12) AS ids`,
+    finishAttemptsCall: `SELECT ${HELD('f.ids')} AS held
+      FROM ${s}.finish_attempts($1, $2, $3, $4, $5, $6, ${JSON_LIST('$7')}, $8, $9, $10, $11, $12) AS f(ids)`,
 
     /** $1 now, $2 owner, $3 lease expiry, $4 limit, $5 perEndpointLimit, $6 lock namespace: the claim in one call. */
     claimDueLimited: `SELECT * FROM ${s}.claim_due($1, $2, $3, $4, $5, $6)`,
     /** As `claimDueLimited`, then, when short, one row with only `next_due` set (migration 9). */
     claimDueNext: `SELECT * FROM ${s}.claim_due_next($1, $2, $3, $4, $5, $6)`,
     /** `finishAttemptsCall`'s twelve parameters, then `claimDueNext`'s six as $13 to $18 (migration 12). */
-    finishThenClaim: `SELECT * FROM ${s}.finish_then_claim($1, $2, $3, $4, $5, $6, ${JSON_LIST('$7')}, $8, $9, $10, $11, $12,
-      $13, $14, $15, $16, $17, $18)`,
+    finishThenClaim: `SELECT r.delivery, r.message, r.endpoint, r.next_due, CASE WHEN r.finished IS NOT NULL THEN ${HELD('r.finished')} END AS held
+      FROM ${s}.finish_then_claim($1, $2, $3, $4, $5, $6, ${JSON_LIST('$7')}, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+        WITH ORDINALITY AS r(delivery, message, endpoint, next_due, finished, n)
+      ORDER BY r.n`,
 
     /** $1 message ids, $2 endpoint ids: what the claimed deliveries' sends need, read in the claim's transaction. */
     claimContext: `

@@ -162,6 +162,11 @@ function jsonList(texts: Array<string | undefined>): string {
   return texts.map((text) => text ?? '').join('\u001e');
 }
 
+/** The 1-based positions in a finish batch of the deliveries whose lease held, from `HELD` (sql.ts): "1,3" or "". */
+function heldPositions(text: unknown): Set<number> {
+  return typeof text === 'string' && text !== '' ? new Set(text.split(',').map(Number)) : new Set();
+}
+
 /** `finish_attempts`'s twelve parameters for a batch of finishes (`finishAttemptsCall`, `finishThenClaim`). */
 function finishColumns(finishes: FinishInput[]): unknown[] {
   const column = (pick: (input: FinishInput) => unknown) => finishes.map((f) => pick(f) ?? null);
@@ -571,10 +576,10 @@ export class PostgresStore implements DeliveryStore {
       await this.#finishOne(only.input).then(only.resolve, only.reject);
       return;
     }
-    let finished: Set<string>;
+    let finished: Set<number>;
     try {
       const { rows } = await this.#query(this.#sql.finishAttemptsCall, finishColumns(batch.map((p) => p.input)), 'finish-batch');
-      finished = new Set((rows[0]?.ids as string[] | null) ?? []);
+      finished = heldPositions(rows[0]?.held);
     } catch (error) {
       if (isHooklineError(error) && error.code === 'store_unavailable') {
         for (const pending of batch) pending.reject(error);
@@ -583,7 +588,7 @@ export class PostgresStore implements DeliveryStore {
       await Promise.all(batch.map((pending) => this.#finishOne(pending.input).then(pending.resolve, pending.reject)));
       return;
     }
-    for (const pending of batch) pending.resolve(finished.has(pending.input.attempt.deliveryId as string));
+    batch.forEach((pending, i) => pending.resolve(finished.has(i + 1)));
   }
 
   /**
@@ -610,11 +615,8 @@ export class PostgresStore implements DeliveryStore {
       if (isHooklineError(error) && error.code === 'store_unavailable') throw error;
       return apart();
     }
-    const finished = new Set((rows[0]?.finished as string[] | null) ?? []);
-    return {
-      held: finishes.map((f) => finished.has(f.attempt.deliveryId as string)),
-      claim: this.#readClaim(rows.slice(1), true, writes),
-    };
+    const finished = heldPositions(rows[0]?.held);
+    return { held: finishes.map((_, i) => finished.has(i + 1)), claim: this.#readClaim(rows.slice(1), true, writes) };
   }
 
   async #finishOne(input: FinishInput): Promise<boolean> {
