@@ -645,11 +645,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   /**
-   * A store wake (something was published): worth a claim now only if no claimed work is queued already. False when
-   * this worker has no room for another lease: a store that wakes one process per publish passes it to another.
+   * A store wake (something was published): worth a claim now only if no claimed work is queued already, and none is
+   * about to go with finished sends (`finishing`: those go with a claim that starts after this wake, so sees what
+   * woke it). False when this worker has no room for another lease: a store that wakes one process per publish
+   * passes it to another.
    */
   function storeWake(): boolean {
-    wake(queueHead < queue.length ? claimBatch : 1);
+    if (!(finishing.length > 0 && shortClaim?.quiet === undefined)) wake(queueHead < queue.length ? claimBatch : 1);
     return running && inFlight.size < capacity;
   }
 
