@@ -415,6 +415,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
    * finished sends do not claim at all; a store wake, that time or the poll does.
    */
   let shortClaim: { held: number; finished: number; quiet?: { nextDueAt: number | undefined } } | undefined;
+  /** A store wake came while finishes waited to go: their flush claims, whatever the last claim found. */
+  let wokenWhileFinishing = false;
   /** Finished sends' outcomes waiting for the end of this event-loop turn, to go to the store together (`finish`). */
   let finishing: Array<{ input: FinishInput; resolve: (held: boolean) => void; reject: (error: unknown) => void }> = [];
   /** Leases this process holds at most: sends in flight plus deliveries queued for a send slot. */
@@ -556,16 +558,23 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   async function flushFinishes(): Promise<void> {
+    // Worth a claim: the last one was held back by limits (the finishes free room), or a wake came meanwhile.
+    const wanted = shortClaim?.quiet === undefined || wokenWhileFinishing;
     // A claim under way: these go with the next one, when it is back (see the end of pump).
-    if (pumping && running && shortClaim?.quiet === undefined) return;
+    if (pumping && running && wanted) return;
     const batch = finishing;
     finishing = [];
     const room = capacity - inFlight.size + batch.length;
-    if (store.finishThenClaim === undefined || !running || pumping || shortClaim?.quiet !== undefined || room < 1) {
+    if (store.finishThenClaim === undefined || !running || pumping || !wanted || room < 1) {
       for (const pending of batch) store.finishAttempt(pending.input).then(pending.resolve, pending.reject);
-      if (pumpAgain && running && !pumping) void pump();
+      if (wokenWhileFinishing) {
+        // The wake that was left to these finishes' claim: no claim went with them, so it claims now.
+        wokenWhileFinishing = false;
+        wake();
+      } else if (pumpAgain && running && !pumping) void pump();
       return;
     }
+    wokenWhileFinishing = false;
     pumping = true;
     try {
       lastClaimAt = clock.now();
@@ -645,13 +654,14 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   /**
-   * A store wake (something was published): worth a claim now only if no claimed work is queued already, and none is
-   * about to go with finished sends (`finishing`: those go with a claim that starts after this wake, so sees what
-   * woke it). False when this worker has no room for another lease: a store that wakes one process per publish
-   * passes it to another.
+   * A store wake (something was published): worth a claim now only if no claimed work is queued already. While
+   * finished sends wait to go to the store, it is left to their flush, which then claims along whatever the last claim
+   * found (a claim that starts after this wake, so sees what woke it). False when this worker has no room for
+   * another lease: a store that wakes one process per publish passes it to another.
    */
   function storeWake(): boolean {
-    if (!(finishing.length > 0 && shortClaim?.quiet === undefined)) wake(queueHead < queue.length ? claimBatch : 1);
+    if (finishing.length > 0 && store.finishThenClaim !== undefined) wokenWhileFinishing = true;
+    else wake(queueHead < queue.length ? claimBatch : 1);
     return running && inFlight.size < capacity;
   }
 

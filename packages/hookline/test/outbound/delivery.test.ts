@@ -881,6 +881,49 @@ describe('workers', () => {
     expect(calls.finishThenClaim).toBeLessThan(96 / 2);
   });
 
+  it('with finishes waiting to go with a claim, a wake in between is answered by that claim, never lost', async () => {
+    const memory = new MemoryStore();
+    const overrides: Pick<DeliveryStore, 'finishThenClaim'> = {
+      finishThenClaim: async (finishes, claim) => {
+        const held: boolean[] = [];
+        for (const finish of finishes) held.push(await memory.finishAttempt(finish));
+        return { held, claim: await memory.claimDueWithNext(claim) };
+      },
+    };
+    const store = new Proxy(memory, {
+      get(target, property) {
+        if (property in overrides) return overrides[property as keyof typeof overrides];
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const held: Array<() => void> = [];
+    const r = await receiver((_req, res) => held.push(() => res.writeHead(200).end()));
+    // A 10-minute poll: whatever is sent here is sent because of a wake.
+    const { dispatcher } = await started({ store, pollIntervalMs: 600_000 });
+    await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
+    await dispatcher.publish({ type: 't', data: { n: 1 } });
+    while (r.requests.length === 0) await tick();
+    // The first send's outcome waits for the end of its turn; a publish lands (and wakes the store's listeners) just then.
+    const original = globalThis.setImmediate;
+    let published: Promise<unknown> | undefined;
+    globalThis.setImmediate = ((callback: (...a: unknown[]) => void, ...args: unknown[]) => {
+      if (published !== undefined || !String(callback).includes('flushFinishes')) return original(callback, ...args);
+      published = dispatcher.publish({ type: 't', data: { n: 2 } });
+      return original(() => void published!.then(() => callback(...args)));
+    }) as typeof setImmediate;
+    try {
+      held.splice(0).forEach((release) => release());
+      const deadline = Date.now() + 5000;
+      while (r.requests.length < 2 && Date.now() < deadline) await tick();
+    } finally {
+      globalThis.setImmediate = original;
+    }
+    expect(published).toBeDefined();
+    expect(r.requests.map((q) => JSON.parse(q.body).payload.n)).toEqual([1, 2]);
+    held.splice(0).forEach((release) => release());
+  });
+
   it('answers a store wake-up with whether it has room, so a store that wakes one process per publish can pass it on', async () => {
     const store = new MemoryStore();
     let listener: (() => boolean | void) | undefined;
