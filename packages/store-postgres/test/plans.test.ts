@@ -57,6 +57,22 @@ async function nestedPlans(text: string, values: unknown[], { analyze = false } 
   return found;
 }
 
+/**
+ * A fresh schema with one message and `count` due deliveries of `endpoint`, the first two leased by another worker
+ * until long after the tests (at its limit of 2), ids `prefix` + a five-digit number in due order.
+ */
+async function backlogAtItsLimit(schema: string, endpoint: string, prefix: string, count: number): Promise<void> {
+  await (await createPostgresStore({ connectionString: DATABASE_URL, schema })).close();
+  const s = `"${schema}"`;
+  await client.query(`INSERT INTO ${s}.messages (id, tenant, type, created_at, data) VALUES ('msg_0', 'acme', 't', ${T0}, '{}'::json)`);
+  await client.query(`
+    INSERT INTO ${s}.deliveries (id, tenant, message_id, endpoint_id, status, attempt_count, next_attempt_at,
+      lease_owner, lease_expires_at, created_at, updated_at)
+    SELECT $1 || lpad(i::text, 5, '0'), 'acme', 'msg_0', $2, 'pending', 0, ${T0} + i,
+      CASE WHEN i < 2 THEN 'w0' END, CASE WHEN i < 2 THEN ${T0} + 600000 END, ${T0}, ${T0}
+    FROM generate_series(0, ${count - 1}) AS i`, [prefix, endpoint]);
+}
+
 function seqScans(nodes: PlanNode[]): string[] {
   return nodes.filter((n) => n['Node Type'] === 'Seq Scan').map((n) => n['Relation Name'] as string);
 }
@@ -269,15 +285,8 @@ describe('the claim past an endpoint at its limit with a deep due backlog', () =
   const BACKLOG = 5_000;
 
   beforeAll(async () => {
-    await (await createPostgresStore({ connectionString: DATABASE_URL, schema: stuck })).close();
+    await backlogAtItsLimit(stuck, 'ep_stuck', 'dlv_stuck_', BACKLOG);
     const s = `"${stuck}"`;
-    await client.query(`INSERT INTO ${s}.messages (id, tenant, type, created_at, data) VALUES ('msg_0', 'acme', 't', ${T0}, '{}'::json)`);
-    await client.query(`
-      INSERT INTO ${s}.deliveries (id, tenant, message_id, endpoint_id, status, attempt_count, next_attempt_at,
-        lease_owner, lease_expires_at, created_at, updated_at)
-      SELECT 'dlv_stuck_' || lpad(i::text, 5, '0'), 'acme', 'msg_0', 'ep_stuck', 'pending', 0, ${T0} + i,
-        CASE WHEN i < 2 THEN 'w0' END, CASE WHEN i < 2 THEN ${T0} + 600000 END, ${T0}, ${T0}
-      FROM generate_series(0, ${BACKLOG - 1}) AS i`);
     await client.query(`
       INSERT INTO ${s}.deliveries (id, tenant, message_id, endpoint_id, status, attempt_count, next_attempt_at, created_at, updated_at)
       SELECT 'dlv_' || e || '_' || i, 'acme', 'msg_0', 'ep_' || e, 'pending', 0, ${T0} + ${BACKLOG} + i, ${T0}, ${T0}
@@ -320,16 +329,8 @@ describe('a claim when everything due is at its limit', () => {
   const saturated = freshSchemaName('plans_saturated');
 
   beforeAll(async () => {
-    await (await createPostgresStore({ connectionString: DATABASE_URL, schema: saturated })).close();
-    const s = `"${saturated}"`;
-    await client.query(`INSERT INTO ${s}.messages (id, tenant, type, created_at, data) VALUES ('msg_0', 'acme', 't', ${T0}, '{}'::json)`);
-    await client.query(`
-      INSERT INTO ${s}.deliveries (id, tenant, message_id, endpoint_id, status, attempt_count, next_attempt_at,
-        lease_owner, lease_expires_at, created_at, updated_at)
-      SELECT 'dlv_' || lpad(i::text, 5, '0'), 'acme', 'msg_0', 'ep_full', 'pending', 0, ${T0} + i,
-        CASE WHEN i < 2 THEN 'w0' END, CASE WHEN i < 2 THEN ${T0} + 600000 END, ${T0}, ${T0}
-      FROM generate_series(0, 999) AS i`);
-    await client.query(`ANALYZE ${s}.deliveries`);
+    await backlogAtItsLimit(saturated, 'ep_full', 'dlv_', 1_000);
+    await client.query(`ANALYZE "${saturated}".deliveries`);
   });
 
   afterAll(async () => {

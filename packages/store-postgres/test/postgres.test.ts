@@ -29,6 +29,17 @@ function deliveriesFor(messageId: string, endpointIds: string[], perEndpoint: nu
   );
 }
 
+/** A store in a fresh schema holding one message with `perEndpoint` due deliveries for each endpoint. */
+async function storeWithDeliveries(prefix: string, messageId: string, endpointIds: string[], perEndpoint: number) {
+  const schema = schemaFor(prefix);
+  const store = await createPostgresStore({ connectionString: DATABASE_URL, schema });
+  await store.createMessage({
+    message: { id: messageId, tenant: 'acme', type: 't', data: {}, createdAt: T0 },
+    deliveries: deliveriesFor(messageId, endpointIds, perEndpoint),
+  });
+  return { schema, store };
+}
+
 describe('migrations', () => {
   it('migrate once when several stores start together on a fresh schema', async () => {
     const schema = schemaFor('migrate');
@@ -129,12 +140,7 @@ describe('migrations', () => {
   });
 
   it('locks at most as many rows per endpoint as the claim wants, however much room the per-endpoint limit leaves', async () => {
-    const schema = schemaFor('claim_locks');
-    const store = await createPostgresStore({ connectionString: DATABASE_URL, schema });
-    await store.createMessage({
-      message: { id: 'm_backlog', tenant: 'acme', type: 't', data: {}, createdAt: T0 },
-      deliveries: deliveriesFor('m_backlog', ['ep_a', 'ep_b'], 50),
-    });
+    const { schema, store } = await storeWithDeliveries('claim_locks', 'm_backlog', ['ep_a', 'ep_b'], 50);
     const claimed = await store.claimDue({ now: T0 + 100, owner: 'w', leaseMs: 60_000, limit: 3, perEndpointLimit: 1_000 });
     expect(claimed).toHaveLength(3);
     // A row a committed transaction only locked keeps that transaction's id in xmax; a row never touched has 0. Each
@@ -147,12 +153,7 @@ describe('migrations', () => {
   });
 
   it('waits for a busy endpoint another claimer holds, then claims, rather than come back empty', async () => {
-    const schema = schemaFor('claim_wait');
-    const store = await createPostgresStore({ connectionString: DATABASE_URL, schema });
-    await store.createMessage({
-      message: { id: 'm_busy', tenant: 'acme', type: 't', data: {}, createdAt: T0 },
-      deliveries: deliveriesFor('m_busy', ['ep_busy'], 2),
-    });
+    const { schema, store } = await storeWithDeliveries('claim_wait', 'm_busy', ['ep_busy'], 2);
     // Another claimer mid-claim: it holds the endpoint's claim lock until its transaction ends.
     const other = await admin.connect();
     await other.query('BEGIN');
@@ -177,12 +178,7 @@ describe('migrations', () => {
   });
 
   it('finishes then claims in one call: the room a finish frees goes to the claim that comes with it', async () => {
-    const schema = schemaFor('finish_claim');
-    const store = await createPostgresStore({ connectionString: DATABASE_URL, schema });
-    await store.createMessage({
-      message: { id: 'm_fc', tenant: 'acme', type: 't', data: {}, createdAt: T0 },
-      deliveries: deliveriesFor('m_fc', ['ep_a'], 3),
-    });
+    const { store } = await storeWithDeliveries('finish_claim', 'm_fc', ['ep_a'], 3);
     const options = { now: T0 + 100, owner: 'w', leaseMs: 60_000, limit: 5, perEndpointLimit: 1 };
     const [first] = await store.claimDue(options);
     const finished = (deliveryId: string, attemptId: string) => ({

@@ -480,12 +480,22 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       } while (pumpAgain && running);
       if (running) maybePurge();
     } catch (error) {
-      emit({ type: 'worker.error', error });
-      logger.error({ err: describeError(error), workerId }, 'A worker step failed; retrying after the poll interval.');
-      if (running) setIdle(pollIntervalMs);
+      stepFailed(error);
     } finally {
       pumping = false;
     }
+    afterStep();
+  }
+
+  /** A claim (alone or with finishes) failed: logged, and tried again after the poll interval. */
+  function stepFailed(error: unknown): void {
+    emit({ type: 'worker.error', error });
+    logger.error({ err: describeError(error), workerId }, 'A worker step failed; retrying after the poll interval.');
+    if (running) setIdle(pollIntervalMs);
+  }
+
+  /** A claim (alone or with finishes) is back: finishes that waited for it go next, else a claim asked for meanwhile. */
+  function afterStep(): void {
     if (finishing.length > 0) void flushFinishes();
     else if (pumpAgain && running) void pump();
   }
@@ -546,8 +556,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   /**
    * A finished send's outcome, to the store. With `finishThenClaim`, the finishes of one event-loop turn go together,
-   * and with them a claim for the room they free, in one round trip: unless a claim is already under way, the last
-   * one found nothing more to claim (quiet), or the worker is stopping. Otherwise each goes as `finishAttempt`.
+   * and with them a claim for the room they free, in one round trip, while the last claim came back full (or a store
+   * wake came meanwhile) and the worker is not stopping; finishes made while a claim is under way wait for it.
+   * Otherwise each goes as `finishAttempt`.
    */
   function finish(input: FinishInput): Promise<boolean> {
     if (store.finishThenClaim === undefined) return store.finishAttempt(input);
@@ -558,8 +569,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   async function flushFinishes(): Promise<void> {
-    // Worth a claim: the last one was held back by limits (the finishes free room), or a wake came meanwhile.
-    const wanted = shortClaim?.quiet === undefined || wokenWhileFinishing;
+    // Worth a claim along: the last claim came back full (more is due than there was room for), or a wake came
+    // meanwhile. Not after one held back by the per-endpoint limits: taking back at once the room its own finishes
+    // free, a worker would keep it from every other worker for as long as the backlog lasts; then the finishes go
+    // alone and any worker's next claim may take that room.
+    const wanted = shortClaim === undefined || wokenWhileFinishing;
     // A claim under way: these go with the next one, when it is back (see the end of pump).
     if (pumping && running && wanted) return;
     const batch = finishing;
@@ -598,14 +612,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       if (takeClaim(result.claim, room, true)) await scheduleIdle();
       else if (idleTimer === undefined) setIdle(pollIntervalMs);
     } catch (error) {
-      emit({ type: 'worker.error', error });
-      logger.error({ err: describeError(error), workerId }, 'A worker step failed; retrying after the poll interval.');
-      if (running) setIdle(pollIntervalMs);
+      stepFailed(error);
     } finally {
       pumping = false;
     }
-    if (finishing.length > 0) void flushFinishes();
-    else if (pumpAgain && running) void pump();
+    afterStep();
   }
 
   /** A claimed delivery: queued for a send slot, sent at once if one is free. */
