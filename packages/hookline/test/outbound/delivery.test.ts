@@ -4,6 +4,7 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import { isHooklineError } from '@hookline/errors';
 import { MemoryStore, type DeliveryStore } from '@hookline/store';
 import { nextEvent, setup, startReceiver, tick } from './helpers.js';
+import type { Dispatcher } from '../../src/contract.js';
 
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 const cleanup: Array<() => Promise<void>> = [];
@@ -27,6 +28,47 @@ async function started(overrides: Parameters<typeof setup>[0] = {}) {
 /** Lets the workers reach their idle wait after an event (several I/O turns, no wall-clock waiting). */
 async function settle() {
   for (let i = 0; i < 10; i++) await tick();
+}
+
+/** Resolves once `count` deliveries have succeeded. */
+function succeededTimes(dispatcher: Dispatcher, count: number): Promise<void> {
+  return new Promise((resolve) => {
+    let done = 0;
+    dispatcher.on((event) => {
+      if (event.type === 'delivery.succeeded' && ++done === count) resolve();
+    });
+  });
+}
+
+/** A memory store with `finishThenClaim` (each finish, then the claim), counting the dispatcher's calls. */
+function finishingStore() {
+  const memory = new MemoryStore();
+  const calls = { finishThenClaim: 0, carried: 0, finishAttempt: 0, claims: 0 };
+  const overrides: Partial<MemoryStore> & Pick<DeliveryStore, 'finishThenClaim'> = {
+    finishThenClaim: async (finishes, claim) => {
+      calls.finishThenClaim += 1;
+      calls.carried += finishes.length;
+      const held: boolean[] = [];
+      for (const finish of finishes) held.push(await memory.finishAttempt(finish));
+      return { held, claim: await memory.claimDueWithNext(claim) };
+    },
+    finishAttempt: async (input) => {
+      calls.finishAttempt += 1;
+      return memory.finishAttempt(input);
+    },
+    claimDueWithNext: async (options) => {
+      calls.claims += 1;
+      return memory.claimDueWithNext(options);
+    },
+  };
+  const store = new Proxy(memory, {
+    get(target, property) {
+      if (property in overrides) return overrides[property as keyof typeof overrides];
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { store, calls };
 }
 
 function caught(promise: Promise<unknown>): Promise<{ code: string; status: number; details?: Record<string, unknown> }> {
@@ -779,12 +821,7 @@ describe('workers', () => {
     cleanup.push(() => dispatcher.stop());
     await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
     for (let i = 0; i < 64; i++) await dispatcher.publish({ type: 't', data: { i } });
-    const all = new Promise<void>((resolve) => {
-      let done = 0;
-      dispatcher.on((event) => {
-        if (event.type === 'delivery.succeeded' && ++done === 64) resolve();
-      });
-    });
+    const all = succeededTimes(dispatcher, 64);
     claims = 0;
     dispatcher.start();
     await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 3000))]);
@@ -831,43 +868,13 @@ describe('workers', () => {
   });
 
   it('with a store that takes finishes and a claim in one call, sends a backlog with about one call per turn of finished sends', async () => {
-    const memory = new MemoryStore();
-    const calls = { finishThenClaim: 0, carried: 0, finishAttempt: 0, claims: 0 };
-    const overrides: Partial<MemoryStore> & Pick<DeliveryStore, 'finishThenClaim'> = {
-      finishThenClaim: async (finishes, claim) => {
-        calls.finishThenClaim += 1;
-        calls.carried += finishes.length;
-        const held: boolean[] = [];
-        for (const finish of finishes) held.push(await memory.finishAttempt(finish));
-        return { held, claim: await memory.claimDueWithNext(claim) };
-      },
-      finishAttempt: async (input) => {
-        calls.finishAttempt += 1;
-        return memory.finishAttempt(input);
-      },
-      claimDueWithNext: async (options) => {
-        calls.claims += 1;
-        return memory.claimDueWithNext(options);
-      },
-    };
-    const store = new Proxy(memory, {
-      get(target, property) {
-        if (property in overrides) return overrides[property as keyof typeof overrides];
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+    const { store, calls } = finishingStore();
     const r = await receiver((_req, res) => setImmediate(() => res.writeHead(200).end()));
     const { dispatcher } = await setup({ store, concurrency: 8, prefetch: 8, perEndpointConcurrency: 4 });
     cleanup.push(() => dispatcher.stop());
     for (let e = 0; e < 4; e++) await dispatcher.createEndpoint({ name: `e${e}`, url: r.url, triggers: [`t.${e}`] });
     for (let i = 0; i < 96; i++) await dispatcher.publish({ type: `t.${i % 4}`, data: { i } });
-    const all = new Promise<void>((resolve) => {
-      let done = 0;
-      dispatcher.on((event) => {
-        if (event.type === 'delivery.succeeded' && ++done === 96) resolve();
-      });
-    });
+    const all = succeededTimes(dispatcher, 96);
     Object.assign(calls, { finishThenClaim: 0, carried: 0, finishAttempt: 0, claims: 0 });
     dispatcher.start();
     await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 5000))]);
@@ -879,6 +886,22 @@ describe('workers', () => {
     // A claim of its own only to start, for finishes that waited on nothing, and the last, empty ones.
     expect(calls.claims).toBeLessThanOrEqual(6);
     expect(calls.finishThenClaim).toBeLessThan(96 / 2);
+  });
+
+  it('after a claim held back by the per-endpoint limit, finishes go alone, leaving the room they free to any worker', async () => {
+    const { store, calls } = finishingStore();
+    const r = await receiver((_req, res) => setImmediate(() => res.writeHead(200).end()));
+    const { dispatcher } = await setup({ store, concurrency: 8, prefetch: 8, perEndpointConcurrency: 2 });
+    cleanup.push(() => dispatcher.stop());
+    await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
+    for (let i = 0; i < 24; i++) await dispatcher.publish({ type: 't', data: { i } });
+    const all = succeededTimes(dispatcher, 24);
+    Object.assign(calls, { finishThenClaim: 0, carried: 0, finishAttempt: 0, claims: 0 });
+    dispatcher.start();
+    await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    expect(r.requests).toHaveLength(24);
+    // Every claim took 2 of the 16 it had room for: none was full, so no finish went with one.
+    expect(calls).toMatchObject({ carried: 0, finishAttempt: 24 });
   });
 
   it('with finishes waiting to go with a claim, a wake in between is answered by that claim, never lost', async () => {
