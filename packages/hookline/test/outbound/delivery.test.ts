@@ -904,22 +904,8 @@ describe('workers', () => {
     expect(calls).toMatchObject({ carried: 0, finishAttempt: 24 });
   });
 
-  it('with finishes waiting to go with a claim, a wake in between is answered by that claim, never lost', async () => {
-    const memory = new MemoryStore();
-    const overrides: Pick<DeliveryStore, 'finishThenClaim'> = {
-      finishThenClaim: async (finishes, claim) => {
-        const held: boolean[] = [];
-        for (const finish of finishes) held.push(await memory.finishAttempt(finish));
-        return { held, claim: await memory.claimDueWithNext(claim) };
-      },
-    };
-    const store = new Proxy(memory, {
-      get(target, property) {
-        if (property in overrides) return overrides[property as keyof typeof overrides];
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+  it('with finishes waiting to go with a claim, a wake in between is answered by that claim alone, never lost', async () => {
+    const { store, calls } = finishingStore();
     const held: Array<() => void> = [];
     const r = await receiver((_req, res) => held.push(() => res.writeHead(200).end()));
     // A 10-minute poll: whatever is sent here is sent because of a wake.
@@ -935,6 +921,7 @@ describe('workers', () => {
       published = dispatcher.publish({ type: 't', data: { n: 2 } });
       return original(() => void published!.then(() => callback(...args)));
     }) as typeof setImmediate;
+    Object.assign(calls, { finishThenClaim: 0, carried: 0, finishAttempt: 0, claims: 0 });
     try {
       held.splice(0).forEach((release) => release());
       const deadline = Date.now() + 5000;
@@ -944,6 +931,8 @@ describe('workers', () => {
     }
     expect(published).toBeDefined();
     expect(r.requests.map((q) => JSON.parse(q.body).payload.n)).toEqual([1, 2]);
+    // The second delivery came with the first one's finish; the wake started no claim of its own.
+    expect(calls).toMatchObject({ finishThenClaim: 1, carried: 1, claims: 0 });
     held.splice(0).forEach((release) => release());
   });
 
