@@ -463,7 +463,7 @@ export function migrations(s: string): string[] {
     `
     DROP INDEX ${s}.deliveries_unfinished_by_endpoint;
     DROP INDEX ${s}.deliveries_unfinished_by_message;
-    CREATE INDEX deliveries_awaiting_by_endpoint ON ${s}.deliveries (endpoint_id) WHERE status = 'awaiting_callback';
+    CREATE INDEX IF NOT EXISTS deliveries_awaiting_by_endpoint ON ${s}.deliveries (endpoint_id) WHERE status = 'awaiting_callback';
     `,
     finishThenClaimFunction(s),
   ];

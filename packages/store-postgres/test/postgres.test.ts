@@ -29,6 +29,18 @@ function deliveriesFor(messageId: string, endpointIds: string[], perEndpoint: nu
   );
 }
 
+/** A fresh schema migrated by hand to `version`, as an earlier release of the store left it. */
+async function schemaAtMigration(prefix: string, version: number): Promise<string> {
+  const schema = schemaFor(prefix);
+  await admin.query(`CREATE SCHEMA "${schema}"`);
+  await admin.query(`CREATE TABLE "${schema}".schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+  for (const [i, migration] of migrations(`"${schema}"`).slice(0, version).entries()) {
+    await admin.query(migration);
+    await admin.query(`INSERT INTO "${schema}".schema_migrations (version) VALUES ($1)`, [i + 1]);
+  }
+  return schema;
+}
+
 /** A store in a fresh schema holding one message with `perEndpoint` due deliveries for each endpoint. */
 async function storeWithDeliveries(prefix: string, messageId: string, endpointIds: string[], perEndpoint: number) {
   const schema = schemaFor(prefix);
@@ -59,11 +71,7 @@ describe('migrations', () => {
   });
 
   it('upgrades a schema migrated by an earlier version, and its callbacks still expire their deliveries', async () => {
-    const schema = schemaFor('upgrade');
-    await admin.query(`CREATE SCHEMA "${schema}"`);
-    await admin.query(`CREATE TABLE "${schema}".schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
-    await admin.query(migrations(`"${schema}"`)[0]!);
-    await admin.query(`INSERT INTO "${schema}".schema_migrations (version) VALUES (1)`);
+    const schema = await schemaAtMigration('upgrade', 1);
     await admin.query(`INSERT INTO "${schema}".messages (id, tenant, type, created_at, data) VALUES ('msg_1', 'acme', 't', $1, '{}')`, [T0]);
     await admin.query(
       `INSERT INTO "${schema}".deliveries (id, tenant, message_id, endpoint_id, status, attempt_count, next_attempt_at, created_at, updated_at)
@@ -83,14 +91,22 @@ describe('migrations', () => {
     await store.close();
   });
 
+  it('upgrades past migration 11 when the operator built its index beforehand (CONCURRENTLY, on a large table)', async () => {
+    const schema = await schemaAtMigration('upgrade10', 10);
+    await admin.query(
+      `CREATE INDEX CONCURRENTLY deliveries_awaiting_by_endpoint ON "${schema}".deliveries (endpoint_id) WHERE status = 'awaiting_callback'`,
+    );
+    const store = await createPostgresStore({ connectionString: DATABASE_URL, schema });
+    const { rows } = await admin.query(`SELECT max(version)::int AS version FROM "${schema}".schema_migrations`);
+    expect(rows[0].version).toBe(migrations('x').length);
+    const indexes = await admin.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'deliveries' ORDER BY indexname`, [schema]);
+    expect(indexes.rows.map((r) => r.indexname)).toContain('deliveries_awaiting_by_endpoint');
+    expect(indexes.rows.map((r) => r.indexname)).not.toContain('deliveries_unfinished_by_endpoint');
+    await store.close();
+  });
+
   it('upgrades a schema at migration 3: leases taken before the upgrade still count against the limit', async () => {
-    const schema = schemaFor('upgrade3');
-    await admin.query(`CREATE SCHEMA "${schema}"`);
-    await admin.query(`CREATE TABLE "${schema}".schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
-    for (const [i, migration] of migrations(`"${schema}"`).slice(0, 3).entries()) {
-      await admin.query(migration);
-      await admin.query(`INSERT INTO "${schema}".schema_migrations (version) VALUES ($1)`, [i + 1]);
-    }
+    const schema = await schemaAtMigration('upgrade3', 3);
     await admin.query(
       `INSERT INTO "${schema}".endpoints (id, tenant, active, created_at, record) VALUES ('ep_1', 'acme', true, $1, $2)`,
       [T0, JSON.stringify({ id: 'ep_1', tenant: 'acme' })],
