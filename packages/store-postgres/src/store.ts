@@ -207,6 +207,8 @@ export class PostgresStore implements DeliveryStore {
   #notifying = false;
   #notifyAgain = false;
   #finishQueue: PendingFinish[] = [];
+  /** A finish batch is on its way: finishes arriving meanwhile wait for it and go together next. */
+  #finishInFlight = false;
   #createQueue: PendingCreate[] = [];
   /** Per tenant: the active-endpoint read the calls of this event-loop turn share, sent once the turn ends. */
   readonly #activeReads = new Map<string, Promise<EndpointRecord[]>>();
@@ -536,17 +538,29 @@ export class PostgresStore implements DeliveryStore {
 
   /**
    * Finishes arriving in the same event-loop turn (the sends of one batch answering together) are committed in one
-   * statement, one round trip and one commit; each promise still resolves after that commit with its own result. If
+   * statement, one round trip and one commit; each promise still resolves after that commit with its own result. While
+   * one batch is on its way, finishes arriving meanwhile wait for it and go as the next batch: one finish batch in
+   * flight per store, so batches grow with the load instead of each turn's few finishes taking a round trip. If
    * the batch fails for anything but a lost connection, each finish is retried alone, so one bad finish fails alone.
    */
   finishAttempt(input: FinishInput): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
       this.#finishQueue.push({ input, resolve, reject });
-      if (this.#finishQueue.length === 1) setImmediate(() => void this.#flushFinishes());
+      if (this.#finishQueue.length === 1 && !this.#finishInFlight) setImmediate(() => void this.#flushFinishes());
     });
   }
 
   async #flushFinishes(): Promise<void> {
+    this.#finishInFlight = true;
+    try {
+      await this.#flushFinishBatch();
+    } finally {
+      this.#finishInFlight = false;
+    }
+    if (this.#finishQueue.length > 0) setImmediate(() => void this.#flushFinishes());
+  }
+
+  async #flushFinishBatch(): Promise<void> {
     const queue = this.#finishQueue;
     this.#finishQueue = [];
     // One delivery or attempt twice in a batch would make both look finished: later duplicates go in a batch of their own.
@@ -564,10 +578,7 @@ export class PostgresStore implements DeliveryStore {
       }
     }
     await this.#finishBatch(batch);
-    if (later.length > 0) {
-      this.#finishQueue.unshift(...later);
-      if (this.#finishQueue.length === later.length) setImmediate(() => void this.#flushFinishes());
-    }
+    if (later.length > 0) this.#finishQueue.unshift(...later);
   }
 
   async #finishBatch(batch: PendingFinish[]): Promise<void> {

@@ -145,6 +145,38 @@ describe('finishes from concurrent sends', () => {
     expect((await store.getDelivery(c.id))?.status).toBe('succeeded');
   });
 
+  it('that arrive while a batch is on its way wait for it, then go together in one more statement', async () => {
+    const [first, ...rest] = deliveries as [DeliveryRecord, ...DeliveryRecord[]];
+    // Holds the first statement back until the later finishes have all been made, each in a turn of its own.
+    const original = store.pool.query.bind(store.pool);
+    const sent: string[] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    store.pool.query = (async (...args: Parameters<typeof original>) => {
+      sent.push((args[0] as { name?: string }).name ?? String(args[0]));
+      if (sent.length === 1) await gate;
+      return original(...args);
+    }) as typeof store.pool.query;
+    try {
+      const results = [store.finishAttempt({ owner: 'w1', attempt: attempt(first), outcome: { status: 'succeeded' } })];
+      while (sent.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      for (const delivery of rest) {
+        results.push(store.finishAttempt({ owner: 'w1', attempt: attempt(delivery), outcome: { status: 'succeeded' } }));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(sent).toHaveLength(1);
+      release();
+      expect(await Promise.all(results)).toEqual(deliveries.map(() => true));
+      expect(sent).toEqual([expect.stringContaining(':finish'), expect.stringContaining(':finish-batch')]);
+    } finally {
+      store.pool.query = original as typeof store.pool.query;
+    }
+    const { rows } = await admin.query(`SELECT count(*)::int AS n FROM "${schema}".deliveries WHERE status = 'succeeded' AND lease_owner IS NULL`);
+    expect(rows[0].n).toBe(deliveries.length);
+  });
+
   it('let exactly one of two finishes of one delivery in the same turn win the lease', async () => {
     const [a] = deliveries as [DeliveryRecord];
     const results = await Promise.all([
