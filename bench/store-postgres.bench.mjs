@@ -2,7 +2,8 @@
 // for the memory, SQLite and Postgres stores, and Postgres with four claimers on separate connections; then bytes per
 // delivery on disk. Part 2 (issue 8, needs the dispatcher): deliveries per second through hookline workers in one and
 // two processes against a bare keep-alive POST loop and against pg-boss, and publish-to-delivered latency at a steady
-// 200 events per second.
+// 200 events per second. A minimal durable queue (the least SQL a sender that keeps every attempt must run, written
+// here) runs in the same turns as a floor: what durable delivery allows at all on this machine, in this run.
 import { fork } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, request, Agent } from 'node:http';
@@ -225,6 +226,92 @@ async function pgBossWorker(config) {
   process.send('ready');
 }
 
+/** The minimal durable queue's tables: a delivery per message, an attempt per send, primary keys and the due index only. */
+function floorSchemaSql(schema) {
+  const s = `"${schema}"`;
+  return `CREATE SCHEMA ${s};
+    CREATE TABLE ${s}.messages (id text COLLATE "C" PRIMARY KEY, created_at bigint NOT NULL, data json NOT NULL);
+    CREATE TABLE ${s}.deliveries (id text COLLATE "C" PRIMARY KEY, message_id text COLLATE "C" NOT NULL, status text NOT NULL,
+      next_attempt_at bigint NOT NULL, lease_owner text, lease_expires_at bigint, updated_at bigint NOT NULL);
+    CREATE INDEX deliveries_due ON ${s}.deliveries (next_attempt_at, id) WHERE status = 'pending';
+    CREATE TABLE ${s}.attempts (id text COLLATE "C" PRIMARY KEY, delivery_id text COLLATE "C" NOT NULL, started_at bigint NOT NULL, record json NOT NULL);`;
+}
+
+/**
+ * A worker of the minimal durable queue: the least any Postgres-backed sender that keeps every attempt must do, as a
+ * floor to read the targets against. Per batch of up to 16: one statement leases due deliveries (SKIP LOCKED) and
+ * returns their messages, the sends go at once (signed as the pg-boss worker signs), and one statement records the
+ * attempts with request and response and marks the deliveries done. No per-endpoint limit, no templates, no sealed
+ * secrets, no retries; woken by NOTIFY, as hookline is.
+ */
+async function floorWorker(config) {
+  const counter = countQueries();
+  answerStats(counter);
+  const s = `"${config.schema}"`;
+  const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 2, application_name: `floor:${config.schema}` });
+  const listener = new pg.Client({ connectionString: DATABASE_URL, application_name: `floor:${config.schema}` });
+  await listener.connect();
+  let kick = () => {};
+  listener.on('notification', () => kick());
+  await listener.query(`LISTEN "${config.schema}_wake"`);
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const secret = randomBytes(32);
+  const owner = `floor_${process.pid}`;
+  let running = false;
+  const loop = async () => {
+    while (running) {
+      const at = Date.now();
+      const { rows } = await pool.query({
+        name: 'claim',
+        text: `WITH c AS (UPDATE ${s}.deliveries d SET lease_owner = $1, lease_expires_at = $2 + 60000, updated_at = $2
+                 WHERE id IN (SELECT id FROM ${s}.deliveries WHERE status = 'pending' AND next_attempt_at <= $2 AND lease_owner IS NULL
+                              ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+                 RETURNING d.id, d.message_id)
+               SELECT c.id, c.message_id, m.data::text AS data FROM c JOIN ${s}.messages m ON m.id = c.message_id`,
+        values: [owner, at, CONCURRENCY],
+      });
+      if (rows.length === 0) {
+        await new Promise((resolve) => {
+          const timer = setTimeout(resolve, 500);
+          kick = () => { clearTimeout(timer); resolve(); };
+        });
+        kick = () => {};
+        continue;
+      }
+      const records = await Promise.all(rows.map(async (row) => {
+        const body = Buffer.from(`{"version":"v1","webhookId":${JSON.stringify(row.message_id)},"payload":${row.data}}`);
+        const timestamp = String(Math.floor(Date.now() / 1000));
+        const signature = createHmac('sha256', secret).update(`${row.message_id}.${timestamp}.`).update(body).digest('base64');
+        const headers = { 'webhook-id': row.message_id, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${signature}` };
+        const startedAt = Date.now();
+        await post(config.url, agent, body, headers);
+        return JSON.stringify({
+          request: { method: 'POST', url: config.url, headers: { ...headers, 'webhook-signature': '[redacted]' }, body: body.toString() },
+          response: { status: 200, headers: { 'content-length': '2' }, body: 'ok' }, durationMs: Date.now() - startedAt, startedAt,
+        });
+      }));
+      await pool.query({
+        name: 'finish',
+        text: `WITH a AS (INSERT INTO ${s}.attempts SELECT 'att_' || id, id, $2, record::json FROM unnest($1::text[], $3::text[]) AS t(id, record))
+               UPDATE ${s}.deliveries SET status = 'succeeded', lease_owner = NULL, lease_expires_at = NULL, updated_at = $2
+               WHERE id = ANY($1) AND lease_owner = $4`,
+        values: [rows.map((row) => row.id), at, records, owner],
+      });
+    }
+  };
+  process.on('message', (command) => {
+    if (command !== 'start' || running) return;
+    running = true;
+    void loop();
+  });
+  process.on('disconnect', () => {
+    running = false;
+    kick();
+    void Promise.allSettled([listener.end(), pool.end()]).finally(() => process.exit(0));
+  });
+  process.send('ready');
+}
+
 function post(url, agent, body, headers = {}) {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length, ...headers } }, (res) => {
@@ -391,6 +478,7 @@ async function endToEnd() {
   };
   const schema = schemaName();
   const bossSchema = schemaName();
+  const floorSchema = schemaName();
   const secretKey = randomBytes(32).toString('hex');
   const children = [];
   const rows = [];
@@ -432,22 +520,48 @@ async function endToEnd() {
       return boss.send('deliveries', { id, body: { version: 'v1', webhookId: id, event: `bench.${n % ENDPOINTS}`, payload: EVENT_DATA } });
     });
 
+    // The minimal durable queue (the floor): published in statements of 16 from two lanes, with a NOTIFY each.
+    const floorPublisher = new pg.Pool({ connectionString: DATABASE_URL, max: 2, application_name: `floor:${floorSchema}` });
+    await floorPublisher.query(floorSchemaSql(floorSchema));
+    const floorData = JSON.stringify({ type: 'bench.0', data: EVENT_DATA });
+    let floorMessage = 0;
+    const floorRun = async (count) => {
+      let left = count;
+      await Promise.all([0, 1].map(async () => {
+        while (left > 0) {
+          const batch = Math.min(16, left);
+          left -= batch;
+          const ids = Array.from({ length: batch }, () => `floor_${floorMessage++}`);
+          await floorPublisher.query({
+            name: 'publish',
+            text: `WITH m AS (INSERT INTO "${floorSchema}".messages SELECT id, $2, $3::json FROM unnest($1::text[]) AS id RETURNING id),
+                     d AS (INSERT INTO "${floorSchema}".deliveries SELECT 'dlv_' || id, id, 'pending', $2, NULL, NULL, $2 FROM m)
+                   SELECT pg_notify($4, '')`,
+            values: [ids, Date.now(), floorData, `${floorSchema}_wake`],
+          });
+        }
+      }));
+    };
+
     for (const workers of [1, 2]) {
       const plural = workers > 1 ? 's' : '';
       const hooklineWorkers = Array.from({ length: workers }, () => spawnRole('--hookline-worker', { schema, secretKey }));
       const bossWorkers = Array.from({ length: workers }, () => spawnRole('--pgboss-worker', { schema: bossSchema, url }));
-      const spawned = [...hooklineWorkers, ...bossWorkers];
+      const floorWorkers = Array.from({ length: workers }, () => spawnRole('--floor-worker', { schema: floorSchema, url }));
+      const spawned = [...hooklineWorkers, ...bossWorkers, ...floorWorkers];
       children.push(...spawned.map((s) => s.child));
       await Promise.all(spawned.map((s) => s.ready));
-      for (const s of hooklineWorkers) s.child.send('start');
-      const [hooklineRate, bossRate] = await measureInTurns([
+      for (const s of [...hooklineWorkers, ...floorWorkers]) s.child.send('start');
+      const [hooklineRate, bossRate, floorRate] = await measureInTurns([
         { label: `hookline, ${workers} worker${plural}`, children: hooklineWorkers.map((s) => s.child), run: publishRun, postgresApplication: `%${schema}`, tail: 'the last delivery came' },
         { label: `pg-boss, ${workers} worker${plural}`, children: bossWorkers.map((s) => s.child), run: sendRun, postgresApplication: 'pgboss', tail: 'the last job was worked' },
+        { label: `minimal durable queue, ${workers} worker${plural}`, children: floorWorkers.map((s) => s.child), run: floorRun, postgresApplication: `floor:${floorSchema}`, tail: 'the last delivery came' },
       ]);
       rows.push({ name: `hookline postgres, ${workers} worker process${workers > 1 ? 'es' : ''}`, value: hooklineRate });
       rows.push({ name: `pg-boss, ${workers} worker process${workers > 1 ? 'es' : ''}`, value: bossRate });
-      for (const s of bossWorkers) s.child.disconnect();
-      await Promise.all(bossWorkers.map((s) => new Promise((resolve) => s.child.once('exit', resolve))));
+      rows.push({ name: `minimal durable queue, ${workers} worker process${workers > 1 ? 'es' : ''}`, value: floorRate });
+      for (const s of [...bossWorkers, ...floorWorkers]) s.child.disconnect();
+      await Promise.all([...bossWorkers, ...floorWorkers].map((s) => new Promise((resolve) => s.child.once('exit', resolve))));
       if (workers === 2) {
         // Latency at a steady 200 events per second, both hookline workers running (pg-boss's stopped).
         const events = 1_000;
@@ -483,11 +597,13 @@ async function endToEnd() {
     }
     await store.close();
     await boss.stop({ graceful: false, wait: true });
+    await floorPublisher.end();
   } finally {
     for (const child of children) if (child.connected) child.disconnect();
     receiver.child.disconnect();
     await dropSchema(schema);
     await dropSchema(bossSchema);
+    await dropSchema(floorSchema);
   }
   report(`End to end: ${DELIVERIES.toLocaleString("en-US")} events published and delivered to a local receiver (1 KiB, ${CONCURRENCY} in flight per process; warmed up, median of ${ROUNDS} rounds taken in turns)`, rows, {
     unit: 'deliveries/s',
@@ -495,16 +611,23 @@ async function endToEnd() {
       'hookline postgres, 1 worker process': { against: 'bare keep-alive POST loop', atLeast: 0.3 },
       // Like for like: the same number of worker processes on each side.
       'hookline postgres, 2 worker processes': { against: 'pg-boss, 2 worker processes', atLeast: 2 },
+      // The floor, for reading the targets: what the least durable work allows on this machine in this run.
+      'minimal durable queue, 1 worker process': { against: 'bare keep-alive POST loop' },
+      'minimal durable queue, 2 worker processes': { against: 'pg-boss, 2 worker processes' },
     },
   });
   const value = (name) => rows.find((r) => r.name === name)?.value ?? NaN;
-  console.log(`(one worker process each: hookline ${(value('hookline postgres, 1 worker process') / value('pg-boss, 1 worker process')).toFixed(2)}x pg-boss)`);
+  const ratio = (a, b) => (value(a) / value(b)).toFixed(2);
+  console.log(`(one worker process each: hookline ${ratio('hookline postgres, 1 worker process', 'pg-boss, 1 worker process')}x pg-boss)`);
+  console.log(`(hookline against the minimal durable queue: ${ratio('hookline postgres, 1 worker process', 'minimal durable queue, 1 worker process')}x with one worker process, `
+    + `${ratio('hookline postgres, 2 worker processes', 'minimal durable queue, 2 worker processes')}x with two)`);
 }
 
 const [role, rawConfig] = process.argv.slice(2);
 if (role === '--receiver') receiverProcess();
 else if (role === '--hookline-worker') await hooklineWorker(JSON.parse(rawConfig));
 else if (role === '--pgboss-worker') await pgBossWorker(JSON.parse(rawConfig));
+else if (role === '--floor-worker') await floorWorker(JSON.parse(rawConfig));
 else {
   // BENCH_PARTS=2 runs the end-to-end part alone.
   const parts = (process.env.BENCH_PARTS ?? '1,2').split(',');
