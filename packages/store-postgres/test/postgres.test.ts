@@ -435,14 +435,14 @@ describe('several processes sharing one schema', () => {
       await withListeners([false, false, false], async (wakes) => {
         for (let i = 0; i < 30; i++) {
           await publishOne();
-          await until(() => total(wakes) === i + 1);
+          await until(() => total(wakes) === i + 1, () => ({ publish: i + 1, wakes }));
         }
         await settle();
         expect(total(wakes)).toBe(30);
         for (const count of wakes) expect(count).toBeGreaterThan(0);
         const [leased] = await publisher.claimDue({ now: T0 + 10, owner: 'w1', leaseMs: 60_000, limit: 1 });
         await publisher.releaseLease(leased!.id, 'w1');
-        await until(() => total(wakes) === 33);
+        await until(() => total(wakes) === 33, () => ({ wakes }));
         expect(wakes.every((count) => count >= 2)).toBe(true);
       });
     });
@@ -451,7 +451,7 @@ describe('several processes sharing one schema', () => {
       await withListeners([true, true, false], async (wakes) => {
         for (let i = 0; i < 10; i++) {
           await publishOne();
-          await until(() => wakes[2] === i + 1);
+          await until(() => wakes[2] === i + 1, () => ({ publish: i + 1, wakes }));
         }
         await settle();
         expect(wakes[2]).toBe(10);
@@ -459,7 +459,7 @@ describe('several processes sharing one schema', () => {
       });
       await withListeners([true, true, true], async (wakes) => {
         for (let i = 0; i < 5; i++) await publishOne();
-        await until(() => total(wakes) === 15);
+        await until(() => total(wakes) === 15, () => ({ wakes }));
         await settle();
         expect(wakes).toEqual([5, 5, 5]);
       });
@@ -532,11 +532,14 @@ async function waitForListener(schema: string, count: number): Promise<void> {
   });
 }
 
-/** Waits for an event from another connection (a NOTIFY, a reconnect), failing after 10 s. */
-async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+/**
+ * Waits for an event from another connection (a NOTIFY, a reconnect), failing after 10 s; `state` says in the failure
+ * what was seen instead (these waits have failed rarely, on a loaded machine, with nothing else to go on).
+ */
+async function until(check: () => boolean | Promise<boolean>, state?: () => unknown): Promise<void> {
   for (let waited = 0; waited < 10_000; waited += 20) {
     if (await check()) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  throw new Error('condition not met within 10 s');
+  throw new Error(`condition not met within 10 s${state === undefined ? '' : `; seen: ${JSON.stringify(state())}`}`);
 }
