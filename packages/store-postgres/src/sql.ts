@@ -353,6 +353,43 @@ function finishFunction(s: string): string {
     `;
 }
 
+/**
+ * Migration 13: a worker's batch of finished sends and a refill of the room they free, in one call: after the
+ * finishes, the claim looks only at the finished deliveries' endpoints (try-locking each, skipping one another claimer
+ * holds) and takes their next due deliveries within the per-endpoint limit. No walk of the due queue and no look
+ * endpoint by endpoint: a worker held back by the limits keeps its share of them for the price of one statement.
+ * Returns rows as `finish_then_claim` does, without the next-due row.
+ */
+function finishThenRefillFunction(s: string): string {
+  const sql = statements(s);
+  return `
+    CREATE FUNCTION ${s}.finish_then_refill(p_ids text[], p_tenants text[], p_endpoints text[], p_messages text[],
+      p_deliveries text[], p_started bigint[], p_records json[], p_statuses text[], p_next bigint[], p_errors text[],
+      p_finished bigint[], p_owners text[], p_now bigint, p_owner text, p_lease_expires_at bigint, p_limit int,
+      p_per_endpoint int, p_lock text)
+    RETURNS TABLE (delivery json, message json, endpoint json, next_due bigint, finished text[]) LANGUAGE plpgsql VOLATILE
+    SET enable_seqscan = off SET enable_bitmapscan = off SET plan_cache_mode = force_generic_plan AS $fn$
+    #variable_conflict use_column
+    DECLARE
+      v_locked text[];
+    BEGIN
+      RETURN QUERY SELECT NULL::json, NULL::json, NULL::json, NULL::bigint, ${s}.finish_attempts(p_ids, p_tenants, p_endpoints,
+        p_messages, p_deliveries, p_started, p_records, p_statuses, p_next, p_errors, p_finished, p_owners);
+      -- In a fixed order, as every claimer takes several: try-locks never wait, so this order only keeps it tidy.
+      v_locked := ARRAY(SELECT x.e FROM (SELECT DISTINCT u.e FROM unnest(p_endpoints) AS u(e) ORDER BY u.e) x
+        WHERE pg_try_advisory_xact_lock(hashtext(p_lock), hashtext(x.e)));
+      RETURN QUERY
+        WITH taken AS (${bind(sql.claimWithinLimits, ['p_now', 'p_owner', 'p_lease_expires_at', 'p_limit', 'p_per_endpoint', 'v_locked'])})
+        SELECT row_to_json(taken),
+          (SELECT row_to_json(m) FROM ${s}.messages m WHERE m.id = taken.message_id AND m.tenant = taken.tenant),
+          (SELECT e.record FROM ${s}.endpoints e WHERE e.id = taken.endpoint_id AND e.tenant = taken.tenant),
+          NULL::bigint, NULL::text[]
+        FROM taken;
+    END
+    $fn$;
+    `;
+}
+
 export function migrations(s: string): string[] {
   return [
     `
@@ -466,6 +503,7 @@ export function migrations(s: string): string[] {
     CREATE INDEX IF NOT EXISTS deliveries_awaiting_by_endpoint ON ${s}.deliveries (endpoint_id) WHERE status = 'awaiting_callback';
     `,
     finishThenClaimFunction(s),
+    finishThenRefillFunction(s),
   ];
 }
 
@@ -609,6 +647,12 @@ export function statements(s: string) {
     /** `finishAttemptsCall`'s twelve parameters, then `claimDueNext`'s six as $13 to $18 (migration 12). */
     finishThenClaim: `SELECT r.delivery, r.message, r.endpoint, r.next_due, CASE WHEN r.finished IS NOT NULL THEN ${HELD('r.finished')} END AS held
       FROM ${s}.finish_then_claim($1, $2, $3, $4, $5, $6, ${JSON_LIST('$7')}, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+        WITH ORDINALITY AS r(delivery, message, endpoint, next_due, finished, n)
+      ORDER BY r.n`,
+
+    /** As `finishThenClaim`, calling `finish_then_refill` (migration 13): a claim for the finished endpoints only. */
+    finishThenRefill: `SELECT r.delivery, r.message, r.endpoint, r.next_due, CASE WHEN r.finished IS NOT NULL THEN ${HELD('r.finished')} END AS held
+      FROM ${s}.finish_then_refill($1, $2, $3, $4, $5, $6, ${JSON_LIST('$7')}, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
         WITH ORDINALITY AS r(delivery, message, endpoint, next_due, finished, n)
       ORDER BY r.n`,
 

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { HooklineError, isHooklineError } from '@hookline/errors';
 import { decodeCursor, pageLimit, toPage } from '@hookline/store';
 import type {
-  FinishInput, FinishThenClaim,
+  FinishInput, FinishThenClaim, FinishThenClaimOptions,
   AttemptQuery, AttemptRecord, CallbackAnswerResult, CallbackRecord, ClaimOptions, ClaimWithNext, DeliveryRecord,
   DeliveryStatus, DeliveryStore, EndpointRecord, ExpireCallbacksOptions, InboundSourceRecord, JsonValue, MessageRecord, Page, PageQuery,
 } from '@hookline/store';
@@ -62,6 +62,11 @@ const PREFETCH_MS = 2_000;
 
 /** The wake-up channel's payload announcing that a process started or stopped listening. */
 const MEMBERS_CHANGED = 'members';
+/** Payloads of room sharing: `room:<pid>` (the listener with that backend pid asks for room), `wake:<pid>` (wakes it). */
+const ROOM_WANTED = /^room:(\d{1,10})$/;
+const WAKE_ONE = /^wake:(\d{1,10})$/;
+/** A process asks the others for room at most this often. */
+const ROOM_ASK_MS = 50;
 
 const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03']);
 
@@ -203,6 +208,10 @@ export class PostgresStore implements DeliveryStore {
   #members: { self: number; pids: number[]; at: number } | undefined;
   #membersRead: Promise<void> | undefined;
   readonly #membershipMs: number;
+  readonly #roomListeners = new Set<() => void>();
+  /** Listeners' pids of the processes that asked for room since this one last gave some. */
+  readonly #askers = new Set<number>();
+  #askedAt = 0;
   #closed = false;
   #notifying = false;
   #notifyAgain = false;
@@ -603,11 +612,13 @@ export class PostgresStore implements DeliveryStore {
   }
 
   /**
-   * The finishes and the claim in one call (`finish_then_claim`, migration 12). A batch naming one delivery or attempt
+   * The finishes and the claim in one call (`finish_then_claim`, migration 12; with `refill`, `finish_then_refill`,
+   * migration 13, which claims only for the finished deliveries' endpoints). A batch naming one delivery or attempt
    * twice (both would look finished), or a call that fails for any reason but an unreachable server (say, one bad
    * record), goes the long way: each finish as `finishAttempt` (batched, a bad record isolated), then the claim.
    */
-  async finishThenClaim(finishes: FinishInput[], options: ClaimOptions): Promise<FinishThenClaim> {
+  async finishThenClaim(finishes: FinishInput[], options: FinishThenClaimOptions): Promise<FinishThenClaim> {
+    const refill = options.refill === true;
     const apart = async (): Promise<FinishThenClaim> => {
       const held = await Promise.all(finishes.map((finish) => this.finishAttempt(finish)));
       return { held, claim: await this.claimDueWithNext(options) };
@@ -619,9 +630,9 @@ export class PostgresStore implements DeliveryStore {
     const writes = this.#endpointWrites;
     let rows: Row[];
     try {
-      ({ rows } = await this.#query(this.#sql.finishThenClaim, [
+      ({ rows } = await this.#query(refill ? this.#sql.finishThenRefill : this.#sql.finishThenClaim, [
         ...finishColumns(finishes), now, owner, now + leaseMs, limit, perEndpointLimit, `${this.schema}:claim`,
-      ], 'finish-claim'));
+      ], refill ? 'finish-refill' : 'finish-claim'));
     } catch (error) {
       if (isHooklineError(error) && error.code === 'store_unavailable') throw error;
       return apart();
@@ -795,10 +806,47 @@ export class PostgresStore implements DeliveryStore {
     };
   }
 
+  // ------------------------------------------------------------------ room sharing between processes
+
+  /**
+   * Asks the other listening processes for room: this one's claims come back held back by the per-endpoint limits
+   * while it holds few leases, because the others take back the room their finished sends free (see the dispatcher).
+   * Each other process's `onRoomWanted` listeners are called; one that then leaves a batch's room to the race calls
+   * `roomGiven`, which wakes this process to claim it. At most one ask per 50 ms; nothing when this store does not
+   * listen (no `onWake` listener) or does not know its own listening connection.
+   */
+  askForRoom(): void {
+    const self = this.#listeningPid();
+    const now = Date.now();
+    if (this.#closed || self === undefined || now - this.#askedAt < ROOM_ASK_MS) return;
+    this.#askedAt = now;
+    this.#passOn(`room:${self}`);
+  }
+
+  /** Calls `listener` when another process asks for room (`askForRoom`). Returns the unsubscribe function. */
+  onRoomWanted(listener: () => void): () => void {
+    this.#roomListeners.add(listener);
+    return () => void this.#roomListeners.delete(listener);
+  }
+
+  /** The backend pid of this store's listening connection, once it has connected. */
+  #listeningPid(): number | undefined {
+    const pid = (this.#listener as (pg.Client & { processID?: number | null }) | undefined)?.processID;
+    return typeof pid === 'number' ? pid : undefined;
+  }
+
+  /** Room was left to the race (finishes committed without a claim along): wakes the processes that asked for it. */
+  roomGiven(): void {
+    const askers = [...this.#askers];
+    this.#askers.clear();
+    for (const pid of askers) this.#passOn(`wake:${pid}`);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#wakeListeners.clear();
+    this.#roomListeners.clear();
     await this.#stopListening();
     if (this.#ownsPool) await this.pool.end();
   }
@@ -1067,6 +1115,20 @@ export class PostgresStore implements DeliveryStore {
   async #onNotification(client: pg.Client, payload: string | undefined): Promise<void> {
     if (payload === MEMBERS_CHANGED) {
       this.#members = undefined;
+      return;
+    }
+    const asked = ROOM_WANTED.exec(payload ?? '');
+    const woken = asked === null ? WAKE_ONE.exec(payload ?? '') : null;
+    if (asked !== null || woken !== null) {
+      const pid = Number((asked ?? woken)?.[1]);
+      const self = this.#listeningPid();
+      if (woken !== null) {
+        if (pid === self) this.#wake();
+      } else if (pid !== self && this.#roomListeners.size > 0) {
+        // Bounded: one entry per other listening process at most, cleared whenever this one gives room.
+        if (this.#askers.size < 64) this.#askers.add(pid);
+        for (const listener of this.#roomListeners) listener();
+      }
       return;
     }
     const turn = /^(\d{1,10})(?:\.(\d{1,4}))?$/.exec(payload ?? '');

@@ -149,12 +149,29 @@ describe(`query plans at ${ROWS.toLocaleString('en-US')} deliveries`, () => {
 
   it('plans the claim and finish functions once per session (generic plans), not on every call', async () => {
     const { rows } = await client.query(
-      `SELECT proname, proconfig FROM pg_proc WHERE pronamespace = $1::regnamespace AND proname IN ('claim_due', 'finish_attempts') ORDER BY proname`,
+      `SELECT proname, proconfig FROM pg_proc WHERE pronamespace = $1::regnamespace
+       AND proname IN ('claim_due', 'finish_attempts', 'finish_then_refill') ORDER BY proname`,
       [`"${schema}"`],
     );
     expect(rows.map((r) => [r.proname, (r.proconfig as string[]).includes('plan_cache_mode=force_generic_plan')])).toEqual([
-      ['claim_due', true], ['finish_attempts', true],
+      ['claim_due', true], ['finish_attempts', true], ['finish_then_refill', true],
     ]);
+  });
+
+  it('refills the finished endpoints by key and through the per-endpoint due index, never walking the due queue', async () => {
+    // Inside a transaction rolled back by nestedPlans: the finishes and the refill change nothing here.
+    const ids = ['dlv_20', 'dlv_40'];
+    const column = (value: unknown) => ids.map(() => value);
+    const nodes = await nestedPlans(sql.finishThenRefill, [
+      ids.map((id) => `att_refill_${id}`), column('acme'), ['ep_20', 'ep_40'], column('msg_10'), ids, column(now), column('{}').join('\u001e'),
+      column('succeeded'), column(null), column(null), column(now + 5), column('worker_0'),
+      now, 'w1', now + 30_000, 2, 4, 'plans:claim',
+    ]);
+    expect(seqScans(nodes)).toEqual([]);
+    expect(nodes.filter((n) => n['Node Type'] === 'Bitmap Heap Scan')).toEqual([]);
+    const indexes = nodes.map((n) => n['Index Name']);
+    expect(indexes).toContain('deliveries_due_by_endpoint');
+    expect(indexes).not.toContain('deliveries_due');
   });
 
   it("reads the claimed deliveries' messages and endpoints by key", async () => {

@@ -230,6 +230,35 @@ describe('migrations', () => {
     await store.close();
   });
 
+  it('with refill, finishes then claims only on the finished deliveries\' endpoints, within their limit', async () => {
+    const { store } = await storeWithDeliveries('refill', 'm_rf', ['ep_a', 'ep_b'], 3);
+    const options = { now: T0 + 100, owner: 'w', leaseMs: 60_000, limit: 2, perEndpointLimit: 2 };
+    const claimed = await store.claimDue(options);
+    expect(claimed.map((d) => d.id).sort()).toEqual(['dlv_m_rf_ep_a_0', 'dlv_m_rf_ep_b_0']);
+    const finish = (deliveryId: string) => ({
+      owner: 'w',
+      attempt: {
+        id: `att_${deliveryId}`, tenant: 'acme', endpointId: deliveryId.includes('ep_a') ? 'ep_a' : 'ep_b', deliveryId,
+        messageId: 'm_rf', number: 1, trigger: 'scheduled' as const,
+        request: { method: 'POST', url: 'https://example.com/hook', headers: {}, body: '{}' }, durationMs: 3, startedAt: T0 + 100,
+        succeeded: true,
+      },
+      outcome: { status: 'succeeded' as const },
+    });
+    // ep_b has room for one more and a delivery due, but only ep_a's room was freed: the refill looks at ep_a alone.
+    const refilled = await store.finishThenClaim([finish('dlv_m_rf_ep_a_0')], { ...options, now: T0 + 200, limit: 5, refill: true });
+    expect(refilled.held).toEqual([true]);
+    expect(refilled.claim.deliveries.map((d) => d.id)).toEqual(['dlv_m_rf_ep_a_1', 'dlv_m_rf_ep_a_2']);
+    expect(refilled.claim.nextDueAt).toBeUndefined();
+    // Its limit holds too: one freed, one asked for.
+    const more = await store.finishThenClaim([finish('dlv_m_rf_ep_b_0')], { ...options, now: T0 + 300, limit: 1, refill: true });
+    expect(more.claim.deliveries.map((d) => d.id)).toEqual(['dlv_m_rf_ep_b_1']);
+    // Claimed as usual instead, the same finish would have taken ep_b's too.
+    const usual = await store.finishThenClaim([finish('dlv_m_rf_ep_a_1')], { ...options, now: T0 + 400, limit: 5 });
+    expect(usual.claim.deliveries.map((d) => d.id)).toEqual(['dlv_m_rf_ep_b_2']);
+    await store.close();
+  });
+
   it('keeps each schema apart: a store sees only its own tables', async () => {
     const [a, b] = [schemaFor('iso_a'), schemaFor('iso_b')];
     const storeA = await createPostgresStore({ connectionString: DATABASE_URL, schema: a });
@@ -464,6 +493,40 @@ describe('several processes sharing one schema', () => {
         expect(wakes).toEqual([5, 5, 5]);
       });
     });
+  });
+
+  it('passes room between processes: an ask reaches the others, not the asker, and room given wakes the asker alone', async () => {
+    const roomSchema = schemaFor('room');
+    const stores = await Promise.all([0, 1, 2].map(() => createPostgresStore({ connectionString: DATABASE_URL, schema: roomSchema, poolSize: 1 })));
+    const [a, b, c] = stores as [PostgresStore, PostgresStore, PostgresStore];
+    const woken = [0, 0, 0];
+    const asked = [0, 0, 0];
+    const stops = stores.flatMap((store, i) => [
+      store.onWake(() => {
+        woken[i]! += 1;
+      }),
+      store.onRoomWanted(() => {
+        asked[i]! += 1;
+      }),
+    ]);
+    try {
+      await waitForListener(roomSchema, 3);
+      a.askForRoom();
+      // Asked again at once: at most one ask per 50 ms goes out.
+      a.askForRoom();
+      await until(() => asked[1] === 1 && asked[2] === 1, () => ({ asked }));
+      b.roomGiven();
+      await until(() => woken[0] === 1, () => ({ woken }));
+      // Each process asked answers once: c's room wakes a again; b, already answered, wakes no one a second time.
+      c.roomGiven();
+      b.roomGiven();
+      await until(() => woken[0] === 2, () => ({ woken }));
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect({ woken, asked }).toEqual({ woken: [2, 0, 0], asked: [0, 1, 1] });
+    } finally {
+      stops.forEach((stop) => stop());
+      await Promise.all(stores.map((store) => store.close()));
+    }
   });
 
   it('survives its pooled connections being killed: each dead connection fails one call with store_unavailable, then calls work', async () => {

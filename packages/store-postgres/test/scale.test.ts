@@ -11,6 +11,7 @@ describe('four worker processes sharing one Postgres', () => {
 
     expect(receiver.duplicates).toBe(0);
     expect([...receiver.byWorker.keys()].sort()).toEqual(['worker-0', 'worker-1', 'worker-2', 'worker-3']);
+    console.info(`four-worker test: messages per worker ${JSON.stringify([...receiver.byWorker.values()])}`);
     for (const count of receiver.byWorker.values()) expect(count).toBeGreaterThan(100);
     expect(await settledCounts(config.schema, 5000)).toEqual({ succeeded: 5000 });
   }, 60_000);

@@ -153,6 +153,16 @@ export interface ClaimOptions {
   perEndpointLimit?: number;
 }
 
+/** What {@link DeliveryStore.finishThenClaim} claims after the finishes. */
+export interface FinishThenClaimOptions extends ClaimOptions {
+  /**
+   * Claim only for the endpoints of the finished deliveries (the room their finishes free), without looking for other
+   * work: much cheaper while the per-endpoint limits hold work back. Such a claim says nothing of when work next falls
+   * due (`nextDueAt` stays unset). A store may ignore it and claim as usual.
+   */
+  refill?: boolean;
+}
+
 /** One finished send, as {@link DeliveryStore.finishAttempt} takes it. */
 export interface FinishInput {
   owner: string;
@@ -281,7 +291,7 @@ export interface DeliveryStore {
    * is a round trip to a server many workers share (Postgres): a worker hands back finished leases and takes the room
    * they free in one round trip, before another worker can race it for that room. If it fails, none of it happened.
    */
-  finishThenClaim?(finishes: FinishInput[], claim: ClaimOptions): Promise<FinishThenClaim>;
+  finishThenClaim?(finishes: FinishInput[], claim: FinishThenClaimOptions): Promise<FinishThenClaim>;
   /** Sets a delivery's status outside a lease (callback answered, endpoint disabled); clears any lease. */
   setDeliveryStatus(id: string, status: DeliveryStatus, now: number): Promise<void>;
   /**
@@ -349,6 +359,17 @@ export interface DeliveryStore {
    * (Postgres does); a listener that returns `false` has no room for work now, and the store then passes the wake on.
    */
   onWake?(listener: () => boolean | void): () => void;
+  /**
+   * Room sharing between worker processes (optional; Postgres has it). A worker whose claims come back held back by
+   * the per-endpoint limits while it holds few leases asks the other processes for room (`askForRoom`). Their
+   * `onRoomWanted` listeners are called; a worker that then leaves the room a batch of its finished sends frees to
+   * the race (instead of claiming it back with them) calls `roomGiven` once those finishes are committed, and the store
+   * wakes the processes that asked. Without it, workers never claim back room along with their finishes while the
+   * limits hold work back.
+   */
+  askForRoom?(): void;
+  onRoomWanted?(listener: () => void): () => void;
+  roomGiven?(): void;
   /**
    * True when each claim is a round trip to a server shared with other processes (Postgres): workers then claim
    * ahead of their free send slots by default (the dispatcher's `prefetch`), for fewer, larger claims. In-process

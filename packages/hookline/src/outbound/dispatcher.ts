@@ -103,6 +103,8 @@ const MANUAL_PREFIX = 'dlv_m';
 /** How `lastError` starts on a delivery ended because its callback lapsed unanswered. */
 const CALLBACK_EXPIRED = 'callback_expired:';
 
+/** Room sharing: of the batches of finishes that refill after a held-back claim, every fourth claims as usual. */
+const FULL_CLAIM_EVERY = 4;
 const silent: DispatcherLogger = { info() {}, warn() {}, error() {} };
 // Ref'd on purpose: started workers are a service that keeps a worker-only process alive until stop().
 const realTimers: Timers = {
@@ -123,7 +125,10 @@ interface Held {
   leasedAt: number;
   /** False once a renewal found the lease gone. */
   held: boolean;
-  /** Its finish went to the store with a claim for the room it freed (`finishThenClaim`): no claim after the send. */
+  /**
+   * Its finish went to the store with a claim for the room it freed (`finishThenClaim`), or that room was left to a
+   * process that asked for it (`roomGiven`): no claim after the send.
+   */
   claimedAlong?: boolean;
 }
 
@@ -404,6 +409,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   let pumpAgain = false;
   let idleTimer: unknown;
   let unsubscribeWake: (() => void) | undefined;
+  let unsubscribeRoom: (() => void) | undefined;
   let nextPurgeAt = 0;
   let lastClaimAt = 0;
   let wantedFree = 1;
@@ -423,6 +429,20 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const capacity = concurrency + prefetch;
   /** After a send, claim once this much room is free: with a queue ahead, half of it; without one, a quarter of the slots. */
   const claimBatch = Math.max(1, Math.floor(prefetch > 0 ? prefetch / 2 : concurrency / 4));
+  /**
+   * Room sharing, with a store shared by processes that can pass room between them (`roomGiven`, Postgres): after a
+   * claim held back by the per-endpoint limits, finishes still go with a claim, a refill of the room they free (at
+   * most that, and only on their own endpoints: no walk of the due queue), so a worker keeps its share of the limits
+   * without racing the others for it (the loser of each race made an empty claim). Every `FULL_CLAIM_EVERY`-th such
+   * batch claims as usual instead, so endpoints this worker holds nothing of are not left out. A worker held back
+   * while it holds fewer leases than a quarter of its send slots asks the others for room; each of them then leaves
+   * its next batch's room to the race and wakes it.
+   */
+  const sharesRoom = store.finishThenClaim !== undefined && store.roomGiven !== undefined && store.askForRoom !== undefined;
+  const fewLeases = Math.max(1, Math.floor(concurrency / 4));
+  let heldBackBatches = 0;
+  /** Another process asked for room: the next held-back batch of finishes goes without a claim, and wakes it. */
+  let roomWanted = false;
   let purging = false;
   let purgeRun: Promise<void> = Promise.resolve();
   /**
@@ -551,6 +571,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     if (shortClaim !== undefined && reportsNext && (claim.nextDueAt === undefined || claim.nextDueAt > lastClaimAt)) {
       shortClaim.quiet = { nextDueAt: claim.nextDueAt };
     }
+    // Held back by the limits (work is due, other processes hold its endpoints' room) with few leases of its own.
+    if (sharesRoom && shortClaim !== undefined && shortClaim.quiet === undefined && inFlight.size < fewLeases) store.askForRoom?.();
     return claimed.length < limit;
   }
 
@@ -570,17 +592,29 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   async function flushFinishes(): Promise<void> {
     // Worth a claim along: the last claim came back full (more is due than there was room for), or a wake came
-    // meanwhile. Not after one held back by the per-endpoint limits: taking back at once the room its own finishes
-    // free, a worker would keep it from every other worker for as long as the backlog lasts; then the finishes go
-    // alone and any worker's next claim may take that room.
-    const wanted = shortClaim === undefined || wokenWhileFinishing;
+    // meanwhile. After one held back by the per-endpoint limits they go alone, without room sharing: taking back at
+    // once the room its own finishes free, a worker would keep it from every other worker for as long as the backlog
+    // lasts, so any worker's next claim may take that room. With room sharing (see `sharesRoom`) they go with a
+    // refill of that room, unless another process asked for room: then it is left to the race, and the asker woken.
+    const heldBack = sharesRoom && shortClaim !== undefined && shortClaim.quiet === undefined && !wokenWhileFinishing;
+    const giving = heldBack && roomWanted;
+    const wanted = shortClaim === undefined || wokenWhileFinishing || (heldBack && !giving);
     // A claim under way: these go with the next one, when it is back (see the end of pump).
     if (pumping && running && wanted) return;
     const batch = finishing;
     finishing = [];
     const room = capacity - inFlight.size + batch.length;
     if (store.finishThenClaim === undefined || !running || pumping || !wanted || room < 1) {
-      for (const pending of batch) store.finishAttempt(pending.input).then(pending.resolve, pending.reject);
+      const finished = batch.map((pending) => store.finishAttempt(pending.input).then(pending.resolve, pending.reject));
+      if (giving && running && !pumping) {
+        roomWanted = false;
+        // No claim after these sends either: their room is the asker's to take.
+        for (const pending of batch) {
+          const entry = inFlight.get(pending.input.attempt.deliveryId as string);
+          if (entry !== undefined) entry.claimedAlong = true;
+        }
+        void Promise.all(finished).then(() => store.roomGiven?.());
+      }
       if (wokenWhileFinishing) {
         // The wake that was left to these finishes' claim: no claim went with them, so it claims now.
         wokenWhileFinishing = false;
@@ -592,7 +626,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     pumping = true;
     try {
       lastClaimAt = clock.now();
-      const options = { now: lastClaimAt, owner: workerId, leaseMs, limit: room, perEndpointLimit: perEndpointConcurrency };
+      // Held back: at most the room these free, refilled on their own endpoints but for every FULL_CLAIM_EVERY-th batch.
+      const limit = heldBack ? Math.min(room, batch.length) : room;
+      const refill = heldBack && (heldBackBatches += 1) % FULL_CLAIM_EVERY !== 0;
+      const options = { now: lastClaimAt, owner: workerId, leaseMs, limit, perEndpointLimit: perEndpointConcurrency, refill };
       let result: FinishThenClaim;
       try {
         result = await store.finishThenClaim(batch.map((pending) => pending.input), options);
@@ -609,7 +646,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         await releaseClaimed(result.claim.deliveries);
         return;
       }
-      if (takeClaim(result.claim, room, true)) await scheduleIdle();
+      if (refill) {
+        // A refill only takes back known room, full or not: the limits still hold work back, and it says nothing of
+        // what falls due next. Only a claim as usual ends the held-back state.
+        for (const delivery of result.claim.deliveries) track(delivery);
+        if (idleTimer === undefined) setIdle(pollIntervalMs);
+      } else if (takeClaim(result.claim, limit, true)) await scheduleIdle();
       else if (idleTimer === undefined) setIdle(pollIntervalMs);
     } catch (error) {
       stepFailed(error);
@@ -1021,6 +1063,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       running = true;
       if (stopping.signal.aborted) stopping = sharedAbort();
       unsubscribeWake = store.onWake?.(storeWake);
+      if (sharesRoom) {
+        unsubscribeRoom = store.onRoomWanted?.(() => {
+          // A worker with few leases itself has none to spare.
+          if (running && inFlight.size >= fewLeases) roomWanted = true;
+        });
+      }
       logger.info({ workerId, concurrency, perEndpointConcurrency }, 'Delivery workers started.');
       void pump();
     },
@@ -1028,6 +1076,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       running = false;
       unsubscribeWake?.();
       unsubscribeWake = undefined;
+      unsubscribeRoom?.();
+      unsubscribeRoom = undefined;
+      roomWanted = false;
       if (idleTimer !== undefined) timers.clearTimeout(idleTimer);
       idleTimer = undefined;
       while (pumping) await new Promise((resolve) => setImmediate(resolve));

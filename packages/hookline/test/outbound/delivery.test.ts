@@ -71,6 +71,50 @@ function finishingStore() {
   return { store, calls };
 }
 
+/**
+ * `finishingStore` that also passes room between processes as Postgres does (`askForRoom`, `onRoomWanted`,
+ * `roomGiven`), recording what each `finishThenClaim` asked for; `wantRoom()` plays another process asking.
+ */
+function sharingStore() {
+  const { store: finishing, calls } = finishingStore();
+  const asked: Array<{ refill: boolean; limit: number; carried: number }> = [];
+  const room = { asks: 0, given: 0 };
+  /** Finishes committed alone and room given, in order. */
+  const events: Array<'finished' | 'given'> = [];
+  let roomListener: (() => void) | undefined;
+  const overrides: Pick<DeliveryStore, 'finishThenClaim' | 'finishAttempt' | 'askForRoom' | 'onRoomWanted' | 'roomGiven'> = {
+    finishAttempt: async (input) => {
+      const held = await finishing.finishAttempt(input);
+      events.push('finished');
+      return held;
+    },
+    finishThenClaim: (finishes, claim) => {
+      asked.push({ refill: claim.refill === true, limit: claim.limit, carried: finishes.length });
+      return (finishing as DeliveryStore).finishThenClaim!(finishes, claim);
+    },
+    askForRoom: () => {
+      room.asks += 1;
+    },
+    onRoomWanted: (listener) => {
+      roomListener = listener;
+      return () => {
+        roomListener = undefined;
+      };
+    },
+    roomGiven: () => {
+      room.given += 1;
+      events.push('given');
+    },
+  };
+  const store = new Proxy(finishing, {
+    get(target, property) {
+      if (property in overrides) return overrides[property as keyof typeof overrides];
+      return Reflect.get(target, property, target);
+    },
+  });
+  return { store, calls, asked, room, events, wantRoom: () => roomListener?.() };
+}
+
 function caught(promise: Promise<unknown>): Promise<{ code: string; status: number; details?: Record<string, unknown> }> {
   return promise.then(
     () => {
@@ -902,6 +946,66 @@ describe('workers', () => {
     expect(r.requests).toHaveLength(24);
     // Every claim took 2 of the 16 it had room for: none was full, so no finish went with one.
     expect(calls).toMatchObject({ carried: 0, finishAttempt: 24 });
+  });
+
+  it('with a store that passes room between processes, after a held-back claim finishes refill the room they free, every fourth batch claiming as usual', async () => {
+    const { store, calls, asked, room } = sharingStore();
+    const r = await receiver((_req, res) => setImmediate(() => res.writeHead(200).end()));
+    const { dispatcher } = await setup({ store, concurrency: 8, prefetch: 8, perEndpointConcurrency: 2 });
+    cleanup.push(() => dispatcher.stop());
+    await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
+    for (let i = 0; i < 24; i++) await dispatcher.publish({ type: 't', data: { i } });
+    const all = succeededTimes(dispatcher, 24);
+    Object.assign(calls, { finishThenClaim: 0, carried: 0, finishAttempt: 0, claims: 0 });
+    dispatcher.start();
+    await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    expect(r.requests).toHaveLength(24);
+    // Each finish went to the store once, nearly all with a claim (the last ones may go alone once a claim has found
+    // nothing more to do), each refill for no more than the room it freed (a claim of 16 alone took 2).
+    expect(calls.carried + calls.finishAttempt).toBe(24);
+    expect(calls.carried).toBeGreaterThanOrEqual(20);
+    const refills = asked.filter((call) => call.refill);
+    for (const call of refills) expect(call.limit).toBeLessThanOrEqual(call.carried);
+    // Mostly refills; the claims as usual among them look for other endpoints' work now and then.
+    expect(refills.length).toBeGreaterThanOrEqual(asked.length / 2);
+    expect(refills.length).toBeLessThan(asked.length);
+    // Holding 2 of its 8 send slots is not few (under a quarter): it never asked for room.
+    expect(room.asks).toBe(0);
+  });
+
+  it('asked for room, leaves its next held-back batch\'s room to the race and tells the store once those finishes are in', async () => {
+    const { store, calls, room, events, wantRoom } = sharingStore();
+    const r = await receiver((_req, res) => setImmediate(() => res.writeHead(200).end()));
+    const { dispatcher } = await setup({ store, concurrency: 8, prefetch: 8, perEndpointConcurrency: 2, pollIntervalMs: 50 });
+    cleanup.push(() => dispatcher.stop());
+    await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
+    for (let i = 0; i < 12; i++) await dispatcher.publish({ type: 't', data: { i } });
+    const all = succeededTimes(dispatcher, 12);
+    Object.assign(calls, { finishThenClaim: 0, carried: 0, finishAttempt: 0, claims: 0 });
+    dispatcher.start();
+    while (r.requests.length === 0) await tick();
+    wantRoom();
+    await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    expect(r.requests).toHaveLength(12);
+    // One batch went alone, and the store heard of the room only once its finishes were in.
+    expect(room.given).toBe(1);
+    expect(events.indexOf('finished')).toBeGreaterThanOrEqual(0);
+    expect(events.indexOf('given')).toBeGreaterThan(events.indexOf('finished'));
+    expect(calls.carried + calls.finishAttempt).toBe(12);
+  });
+
+  it('held back while holding under a quarter of its send slots, asks the other processes for room', async () => {
+    const { store, room } = sharingStore();
+    const r = await receiver((_req, res) => setImmediate(() => res.writeHead(200).end()));
+    const { dispatcher } = await setup({ store, concurrency: 8, prefetch: 8, perEndpointConcurrency: 1 });
+    cleanup.push(() => dispatcher.stop());
+    await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
+    for (let i = 0; i < 6; i++) await dispatcher.publish({ type: 't', data: { i } });
+    const all = succeededTimes(dispatcher, 6);
+    dispatcher.start();
+    await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    expect(r.requests).toHaveLength(6);
+    expect(room.asks).toBeGreaterThanOrEqual(1);
   });
 
   it('with finishes waiting to go with a claim, a wake in between is answered by that claim alone, never lost', async () => {
