@@ -103,8 +103,8 @@ const MANUAL_PREFIX = 'dlv_m';
 /** How `lastError` starts on a delivery ended because its callback lapsed unanswered. */
 const CALLBACK_EXPIRED = 'callback_expired:';
 
-/** Room sharing: of the batches of finishes that refill after a held-back claim, every fourth claims as usual. */
-const FULL_CLAIM_EVERY = 4;
+/** Room sharing: of the batches of finishes that refill after a held-back claim, every eighth claims as usual. */
+const FULL_CLAIM_EVERY = 8;
 const silent: DispatcherLogger = { info() {}, warn() {}, error() {} };
 // Ref'd on purpose: started workers are a service that keeps a worker-only process alive until stop().
 const realTimers: Timers = {

@@ -948,7 +948,7 @@ describe('workers', () => {
     expect(calls).toMatchObject({ carried: 0, finishAttempt: 24 });
   });
 
-  it('with a store that passes room between processes, after a held-back claim finishes refill the room they free, every fourth batch claiming as usual', async () => {
+  it('with a store that passes room between processes, after a held-back claim finishes refill the room they free, now and then a batch claiming as usual', async () => {
     const { store, calls, asked, room } = sharingStore();
     const r = await receiver((_req, res) => setImmediate(() => res.writeHead(200).end()));
     const { dispatcher } = await setup({ store, concurrency: 8, prefetch: 8, perEndpointConcurrency: 2 });
