@@ -115,6 +115,28 @@ function sharingStore() {
   return { store, calls, asked, room, events, wantRoom: () => roomListener?.() };
 }
 
+/**
+ * `count` messages published to one endpoint that answers on the next turn, then sent by a dispatcher over `store`
+ * (8 send slots, 8 more claimed ahead, `options` on top); `calls` are zeroed at the start and `afterStart` runs just
+ * after it. Resolves once every message has succeeded, or after 5 s.
+ */
+async function sendBacklog(
+  store: DeliveryStore, calls: Record<string, number>, count: number, options: Parameters<typeof setup>[0] = {},
+  afterStart: (r: Receiver) => Promise<void> | void = () => undefined,
+): Promise<Receiver> {
+  const r = await receiver((_req, res) => setImmediate(() => res.writeHead(200).end()));
+  const { dispatcher } = await setup({ store, concurrency: 8, prefetch: 8, ...options });
+  cleanup.push(() => dispatcher.stop());
+  await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
+  for (let i = 0; i < count; i++) await dispatcher.publish({ type: 't', data: { i } });
+  const all = succeededTimes(dispatcher, count);
+  for (const key of Object.keys(calls)) calls[key] = 0;
+  dispatcher.start();
+  await afterStart(r);
+  await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 5000))]);
+  return r;
+}
+
 function caught(promise: Promise<unknown>): Promise<{ code: string; status: number; details?: Record<string, unknown> }> {
   return promise.then(
     () => {
@@ -934,15 +956,7 @@ describe('workers', () => {
 
   it('after a claim held back by the per-endpoint limit, finishes go alone, leaving the room they free to any worker', async () => {
     const { store, calls } = finishingStore();
-    const r = await receiver((_req, res) => setImmediate(() => res.writeHead(200).end()));
-    const { dispatcher } = await setup({ store, concurrency: 8, prefetch: 8, perEndpointConcurrency: 2 });
-    cleanup.push(() => dispatcher.stop());
-    await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
-    for (let i = 0; i < 24; i++) await dispatcher.publish({ type: 't', data: { i } });
-    const all = succeededTimes(dispatcher, 24);
-    Object.assign(calls, { finishThenClaim: 0, carried: 0, finishAttempt: 0, claims: 0 });
-    dispatcher.start();
-    await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    const r = await sendBacklog(store, calls, 24, { perEndpointConcurrency: 2 });
     expect(r.requests).toHaveLength(24);
     // Every claim took 2 of the 16 it had room for: none was full, so no finish went with one.
     expect(calls).toMatchObject({ carried: 0, finishAttempt: 24 });
@@ -950,15 +964,7 @@ describe('workers', () => {
 
   it('with a store that passes room between processes, after a held-back claim finishes refill the room they free, now and then a batch claiming as usual', async () => {
     const { store, calls, asked, room } = sharingStore();
-    const r = await receiver((_req, res) => setImmediate(() => res.writeHead(200).end()));
-    const { dispatcher } = await setup({ store, concurrency: 8, prefetch: 8, perEndpointConcurrency: 2 });
-    cleanup.push(() => dispatcher.stop());
-    await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
-    for (let i = 0; i < 24; i++) await dispatcher.publish({ type: 't', data: { i } });
-    const all = succeededTimes(dispatcher, 24);
-    Object.assign(calls, { finishThenClaim: 0, carried: 0, finishAttempt: 0, claims: 0 });
-    dispatcher.start();
-    await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    const r = await sendBacklog(store, calls, 24, { perEndpointConcurrency: 2 });
     expect(r.requests).toHaveLength(24);
     // Each finish went to the store once, nearly all with a claim (the last ones may go alone once a claim has found
     // nothing more to do), each refill for no more than the room it freed (a claim of 16 alone took 2).
@@ -975,17 +981,10 @@ describe('workers', () => {
 
   it('asked for room, leaves its next held-back batch\'s room to the race and tells the store once those finishes are in', async () => {
     const { store, calls, room, events, wantRoom } = sharingStore();
-    const r = await receiver((_req, res) => setImmediate(() => res.writeHead(200).end()));
-    const { dispatcher } = await setup({ store, concurrency: 8, prefetch: 8, perEndpointConcurrency: 2, pollIntervalMs: 50 });
-    cleanup.push(() => dispatcher.stop());
-    await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
-    for (let i = 0; i < 12; i++) await dispatcher.publish({ type: 't', data: { i } });
-    const all = succeededTimes(dispatcher, 12);
-    Object.assign(calls, { finishThenClaim: 0, carried: 0, finishAttempt: 0, claims: 0 });
-    dispatcher.start();
-    while (r.requests.length === 0) await tick();
-    wantRoom();
-    await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    const r = await sendBacklog(store, calls, 12, { perEndpointConcurrency: 2, pollIntervalMs: 50 }, async (started) => {
+      while (started.requests.length === 0) await tick();
+      wantRoom();
+    });
     expect(r.requests).toHaveLength(12);
     // One batch went alone, and the store heard of the room only once its finishes were in.
     expect(room.given).toBe(1);
@@ -995,15 +994,8 @@ describe('workers', () => {
   });
 
   it('held back while holding under a quarter of its send slots, asks the other processes for room', async () => {
-    const { store, room } = sharingStore();
-    const r = await receiver((_req, res) => setImmediate(() => res.writeHead(200).end()));
-    const { dispatcher } = await setup({ store, concurrency: 8, prefetch: 8, perEndpointConcurrency: 1 });
-    cleanup.push(() => dispatcher.stop());
-    await dispatcher.createEndpoint({ name: 'e', url: r.url, triggers: ['*'] });
-    for (let i = 0; i < 6; i++) await dispatcher.publish({ type: 't', data: { i } });
-    const all = succeededTimes(dispatcher, 6);
-    dispatcher.start();
-    await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    const { store, calls, room } = sharingStore();
+    const r = await sendBacklog(store, calls, 6, { perEndpointConcurrency: 1 });
     expect(r.requests).toHaveLength(6);
     expect(room.asks).toBeGreaterThanOrEqual(1);
   });
